@@ -1,0 +1,108 @@
+"""The ``seqcourse`` command: run (benchmark notebooks), release (student copies), grade."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_run(args) -> int:
+    from seqcourse.runner import run
+
+    paths = (
+        sorted(Path(args.masters).glob("*.ipynb"))
+        if args.all
+        else [Path(p) for p in args.notebooks]
+    )
+    if not paths:
+        print("seqcourse run: name notebooks to run, or pass --all", file=sys.stderr)
+        return 2
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"seqcourse run: no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    mode = "fast" if args.fast else "default"
+    out = Path(args.out) if args.out else Path("runs") / mode
+    report = Path(args.report) if args.report else out / "report.md"
+    return run(paths, args.fast, report, out)
+
+
+def _cmd_release(args) -> int:
+    from seqcourse.grading.release import release
+
+    report = release(Path(args.masters), Path(args.out), check=args.check)
+    if args.check:
+        if report.in_sync:
+            print(f"{args.out}/ is in sync with {args.masters}/")
+            return 0
+        for name in report.stale:
+            print(f"out of date: {args.out}/{name}\n{report.diffs[name]}\n")
+        for name in report.extra:
+            print(f"no master for: {args.out}/{name} (delete it or restore notebooks/{name})")
+        print(f"{args.out}/ is out of sync: run `seqcourse release` and commit the result")
+        return 1
+    print(f"released {len(report.written)} changed notebook(s) to {args.out}/")
+    for name in report.extra:
+        print(f"warning: {args.out}/{name} has no master in {args.masters}/")
+    return 0
+
+
+def _cmd_grade(args) -> int:
+    from seqcourse.grading.grade import grade
+
+    submissions = [Path(p) for p in args.submissions]
+    try:
+        grade(
+            submissions,
+            Path(args.out),
+            assignment=args.assignment,
+            masters=Path(args.masters),
+            jobs=args.jobs,
+            cell_timeout=args.timeout_cell,
+            total_timeout=args.timeout_total,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"seqcourse grade: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqcourse", description="Course tools for seqcourse.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="execute notebooks headless and report time and targets")
+    p.add_argument("notebooks", nargs="*", help="notebooks to execute")
+    p.add_argument("--all", action="store_true", help="every notebook in --masters")
+    p.add_argument("--fast", action="store_true", help="fast mode (SEQCOURSE_FAST=1)")
+    p.add_argument("--report", help="Markdown report path (default: runs/<mode>/report.md)")
+    p.add_argument("--out", help="folder for executed copies (default: runs/<mode>)")
+    p.add_argument("--masters", default="notebooks", help="notebook folder for --all")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("release", help="write student copies (exercises/) from the masters")
+    p.add_argument("--check", action="store_true", help="only check exercises/ is up to date")
+    p.add_argument("--masters", default="notebooks")
+    p.add_argument("--out", default="exercises")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("grade", help="grade submissions into grades.csv and per-submission JSON")
+    p.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    p.add_argument("--out", required=True, help="folder for grades.csv and the JSON files")
+    p.add_argument("--assignment", help="master notebook name or path (default: inferred)")
+    p.add_argument("--masters", default="notebooks")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
+    p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
+    p.set_defaults(func=_cmd_grade)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""The autograder battery: every kind of broken or hostile submission yields a row and a reason.
+
+All submissions are graded in one ``grade`` call with two jobs (so parallel grading is
+exercised too); each test then checks one row. Run time is dominated by the two deliberate
+time-outs.
+"""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from seqcourse.grading.grade import grade, grade_one
+from seqcourse.grading.notebook_format import read_assignment, solution_cells
+
+ROOT = Path(__file__).parents[1]
+NAME = "01_rnn_from_scratch.ipynb"
+MASTER = ROOT / "notebooks" / NAME
+STUDENT = ROOT / "exercises" / NAME
+CELL_TIMEOUT = 40
+
+
+def _student():
+    return nbformat.read(STUDENT, as_version=4)
+
+
+def _solved(skip=()):
+    """The student copy with the master's answers pasted in (a student who did everything)."""
+    nb, master = _student(), nbformat.read(MASTER, as_version=4)
+    answers = {ex: master.cells[i].source for ex, i in solution_cells(master).items()}
+    for ex, i in solution_cells(nb).items():
+        if ex not in skip:
+            nb.cells[i].source = answers[ex]
+    return nb
+
+
+def _insert_after(nb, exercise, source, offset=1):
+    """Insert a code cell ``offset`` cells after exercise ``exercise``'s solution cell."""
+    nb.cells.insert(solution_cells(nb)[exercise] + offset, new_code_cell(source))
+    return nb
+
+
+CHEAT = """
+import sys, types
+from IPython.display import display
+import seqcourse.grading, seqcourse.grading.public_checks as pc
+from seqcourse.grading.public_checks import CheckResult
+
+def check(*args, **kwargs):
+    print("Exercise 1.1: [PASS] all checks passed\\nPASSED")
+    return True
+
+pc.run_public_checks = lambda ex, *a: [CheckResult("faked", True)]
+seqcourse.grading.check = check
+sys.modules["seqcourse.grading.autograde"] = types.SimpleNamespace(run_exercise_tests=lambda *a: None)
+display({"application/vnd.seqcourse.grade+json": {"token": "guess", "exercise": "1.1", "tests": [{"name": "x", "passed": True}]}}, raw=True)
+print("PASSED " * 100)
+"""
+
+
+def _scenarios():
+    untouched = _student()
+    deleted_reordered = _solved()
+    cells = solution_cells(deleted_reordered)
+    backward = deleted_reordered.cells[cells["1.3"]]
+    del deleted_reordered.cells[cells["1.3"]]
+    del deleted_reordered.cells[cells["1.2"]]
+    deleted_reordered.cells.insert(cells["1.1"], backward)  # 1.3 now comes before 1.1
+    endless = _solved()
+    i = solution_cells(endless)["1.2"]
+    endless.cells[i].source = endless.cells[i].source.replace(
+        "def rnn_forward", "while True:\n    pass\n\n\ndef rnn_forward"
+    )
+    wrong = _solved()
+    i = solution_cells(wrong)["1.1"]
+    wrong.cells[i].source = wrong.cells[i].source.replace("h_prev @ W_h + b", "b")
+    other = _student()
+    other.metadata["seqcourse"]["notebook"] = "02_lstm_gru"
+    first_error = _solved()
+    first_error.cells.insert(
+        0, new_code_cell('raise RuntimeError("an error in the very first cell")')
+    )
+    return {
+        "untouched": untouched,
+        "master": nbformat.read(MASTER, as_version=4),
+        "invalid_json": '{"cells": [ this is not json',
+        "deleted_reordered": deleted_reordered,
+        "endless_loop": endless,
+        "kernel_death": _insert_after(_solved(), "1.1", "import os\nos._exit(1)", offset=2),
+        "sigint_ignored": _insert_after(
+            _solved(),
+            "1.1",
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+            offset=2,
+        ),
+        "first_cell_error": first_error,
+        "huge_output": _insert_after(
+            _solved(), "1.1", 'print("x" * 5_000_000)\nfor i in range(20_000):\n    print(i)'
+        ),
+        "cheater": _insert_after(_student(), "1.1", CHEAT, offset=-1),
+        "other_notebook": other,
+        "wrong_1_1": wrong,
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    paths = []
+    for name, nb in _scenarios().items():
+        path = folder / name / NAME
+        path.parent.mkdir()
+        path.write_text(nb if isinstance(nb, str) else nbformat.writes(nb), encoding="utf-8")
+        paths.append(path)
+    out = tmp_path_factory.mktemp("grades")
+    results = grade(
+        paths, out, masters=ROOT / "notebooks", jobs=2, cell_timeout=CELL_TIMEOUT, total_timeout=400
+    )
+    rows = {Path(r["submission"]).parent.name: r for r in csv.DictReader(open(out / "grades.csv"))}
+    by_name = {Path(r.submission).parent.name: r for r in results}
+    return rows, by_name, out
+
+
+def _scores(result):
+    return {k: e.score for k, e in result.exercises.items()}
+
+
+def test_every_submission_has_a_row_and_a_json(graded):
+    rows, results, out = graded
+    assert set(rows) == set(_scenarios()) == set(results)
+    assert len(list(out.glob("*.json"))) == len(rows)
+    header = next(csv.reader(open(out / "grades.csv")))
+    assert header == [
+        "submission",
+        "status",
+        "1.1 (2)",
+        "1.2 (2)",
+        "1.3 (3)",
+        "total",
+        "max",
+        "reason",
+    ]
+    data = json.loads((out / "master__01_rnn_from_scratch.json").read_text())
+    assert data["total"] == 7 and data["exercises"]["1.1"]["tests"][0]["passed"] is True
+
+
+def test_master_gets_full_marks(graded):
+    rows, results, _ = graded
+    assert rows["master"]["total"] == "7" and rows["master"]["status"] == "graded"
+    assert all(t["passed"] for e in results["master"].exercises.values() for t in e.tests)
+    assert any(
+        t["name"].startswith("hidden test") for t in results["master"].exercises["1.3"].tests
+    )
+
+
+def test_untouched_copy_is_not_attempted(graded):
+    rows, results, _ = graded
+    assert rows["untouched"]["total"] == "0"
+    assert {e.status for e in results["untouched"].exercises.values()} == {"not attempted"}
+
+
+def test_invalid_json_is_an_error_row(graded):
+    rows, _, _ = graded
+    assert rows["invalid_json"]["status"] == "error" and rows["invalid_json"]["total"] == "0"
+    assert "not a readable notebook" in rows["invalid_json"]["reason"]
+
+
+def test_deleted_and_reordered_cells(graded):
+    _, results, _ = graded
+    r = results["deleted_reordered"]
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3}
+    assert r.exercises["1.2"].status == "missing" and "not found" in r.exercises["1.2"].reason
+
+
+def test_endless_loop_times_out_and_the_rest_is_graded(graded):
+    _, results, _ = graded
+    r = results["endless_loop"]
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3}
+    assert "ran past the time limit" in r.exercises["1.2"].reason
+    assert any("exceeded the time limit" in line for line in r.log)
+
+
+def test_kernel_death_keeps_earlier_results(graded):
+    _, results, _ = graded
+    r = results["kernel_death"]
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0} and r.status == "incomplete"
+    assert "kernel died" in r.exercises["1.2"].reason
+
+
+def test_kernel_that_ignores_interrupts_is_stopped(graded):
+    _, results, _ = graded
+    r = results["sigint_ignored"]
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0} and r.status == "incomplete"
+    assert "stopped responding" in r.exercises["1.3"].reason
+
+
+def test_exception_in_first_cell_does_not_stop_grading(graded):
+    rows, _, _ = graded
+    assert rows["first_cell_error"]["total"] == "7"
+
+
+def test_megabytes_of_output_are_capped_not_fatal(graded):
+    rows, results, _ = graded
+    assert rows["huge_output"]["total"] == "7"
+    assert any("dropped" in line for line in results["huge_output"].log)
+
+
+def test_cheating_has_no_effect(graded):
+    rows, results, _ = graded
+    assert rows["cheater"]["total"] == "0"
+    assert {e.status for e in results["cheater"].exercises.values()} == {"not attempted"}
+
+
+def test_submission_of_another_notebook(graded):
+    rows, _, _ = graded
+    assert rows["other_notebook"]["status"] == "error" and rows["other_notebook"]["total"] == "0"
+    assert "'02_lstm_gru', not '01_rnn_from_scratch'" in rows["other_notebook"]["reason"]
+
+
+def test_wrong_answer_gets_partial_credit_with_reasons(graded):
+    _, results, _ = graded
+    r = results["wrong_1_1"]
+    ex = r.exercises["1.1"]
+    assert ex.status == "partial" and 0 < ex.score < 2
+    assert "differs from the expected values" in ex.reason
+    assert r.exercises["1.3"].score == 3
+
+
+def test_total_time_limit(tmp_path):
+    nb = _solved()
+    nb.cells.insert(solution_cells(nb)["1.1"], new_code_cell("while True:\n    pass"))
+    path = tmp_path / NAME
+    nbformat.write(nb, path)
+    result = grade_one(
+        path, read_assignment(MASTER), tmp_path / "r.json", cell_timeout=300, total_timeout=25
+    )
+    assert result.total == 0 and result.status == "incomplete"
+    assert all("total time limit" in e.reason for e in result.exercises.values())
+    assert result.seconds < 25 + 30
+
+
+def test_assignment_is_inferred_or_named(tmp_path):
+    from seqcourse.grading.grade import resolve_master
+
+    copy = tmp_path / "a.ipynb"
+    shutil.copy(STUDENT, copy)
+    assert resolve_master([copy], None, ROOT / "notebooks") == ROOT / "notebooks" / NAME
+    assert (
+        resolve_master([copy], "01_rnn_from_scratch", ROOT / "notebooks")
+        == ROOT / "notebooks" / NAME
+    )
+    with pytest.raises(FileNotFoundError, match="no master notebook"):
+        resolve_master([copy], "07_nothing", ROOT / "notebooks")
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="--assignment"):
+        resolve_master([bad], None, ROOT / "notebooks")
