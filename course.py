@@ -27,7 +27,7 @@ STAMP = VENV / ".seqcourse-installed"
 
 def setup() -> None:
     """Create .venv and install the package with its dev extra, unless already up to date."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may be run by an older Python)
         sys.exit(f"seqcourse needs Python >= 3.11; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
@@ -35,7 +35,10 @@ def setup() -> None:
     if not PYTHON.exists():
         print(f"creating {VENV} …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing seqcourse[dev] and its dependencies (TensorFlow is large: a few minutes) …", flush=True)
+    print(
+        "installing seqcourse[dev] and its dependencies (TensorFlow is large: a few minutes) …",
+        flush=True,
+    )
     subprocess.run([PYTHON, "-m", "pip", "install", "--upgrade", "pip"], check=True)
     subprocess.run([PYTHON, "-m", "pip", "install", "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(wanted)
@@ -51,7 +54,9 @@ def main() -> int:
     if task == "test":
         return subprocess.run([PYTHON, "-m", "pytest", *sys.argv[2:]]).returncode
     code = subprocess.run([PYTHON, "-m", "seqcourse.cli", "run", "--all", *sys.argv[2:]]).returncode
-    print(f"\nExecuted notebooks are in runs/. To work through the course interactively:\n  {BIN / 'jupyter'} lab notebooks/")
+    print(
+        f"\nExecuted notebooks are in runs/. To work through the course interactively:\n  {BIN / 'jupyter'} lab notebooks/"
+    )
     return code
 
 

@@ -64,9 +64,13 @@ def run_notebook(
     nb = nbformat.read(path, as_version=4)
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as rec:
         record_file = rec.name
-    saved = {k: os.environ.get(k) for k in (FAST_ENV, RECORD_FILE_ENV)}
-    os.environ[FAST_ENV] = "1" if fast else "0"
-    os.environ[RECORD_FILE_ENV] = record_file
+    overrides = {
+        FAST_ENV: "1" if fast else "0",
+        RECORD_FILE_ENV: record_file,
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # quiet kernel logs
+    }
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
     error = ""
     start = time.monotonic()
     try:

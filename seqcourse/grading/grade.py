@@ -70,7 +70,7 @@ def _run_worker(
     submission: Path, master: Path, out: Path, cell_timeout: float, total_timeout: float
 ) -> str:
     """Run one worker process; return "" or why it ended abnormally."""
-    env = dict(os.environ, SEQCOURSE_FAST="1", SEQCOURSE_GRADING="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, SEQCOURSE_FAST="1", SEQCOURSE_GRADING="1", TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [
         sys.executable,
         "-m",
