@@ -63,13 +63,15 @@ class RuntimeInfo:
     device: str
     colab: bool
     deterministic: bool
+    grading: bool = False
 
     def summary(self) -> str:
         """One line per fact, for the setup cell's output."""
         return "\n".join(
             [
                 f"seqcourse mode : {self.mode}"
-                + ("  (SEQCOURSE_FAST=1)" if self.mode == "fast" else ""),
+                + ("  (SEQCOURSE_FAST=1)" if self.mode == "fast" else "")
+                + ("  [autograder run]" if self.grading else ""),
                 f"seed           : {self.seed}  (deterministic ops: {'on' if self.deterministic else 'off'})",
                 f"versions       : Python {self.python}, TensorFlow {self.tensorflow}, Keras {self.keras}",
                 f"device         : {self.device}",
@@ -127,6 +129,7 @@ def setup(seed: int = 42, deterministic: bool | None = None, quiet: bool = False
         device=device,
         colab=in_colab(),
         deterministic=bool(deterministic),
+        grading=is_grading(),
     )
     if not quiet:
         print(info.summary())

@@ -25,6 +25,38 @@ def step_backward(dh, x_t, h_prev, h_t, W_x, W_h):
     return dz @ W_x.T, dz @ W_h.T, x_t.T @ dz, h_prev.T @ dz, dz.sum(0)
 
 
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x, h, c, W_x, W_h, b):
+    i, f, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
+    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    return _sigmoid(o) * np.tanh(c), c
+
+
+def gru_step(x, h, W_x, W_h, b):
+    xz, xr, xh = np.split(x @ W_x + b[0], 3, axis=-1)
+    hz, hr, hh = np.split(h @ W_h + b[1], 3, axis=-1)
+    z, r = _sigmoid(xz + hz), _sigmoid(xr + hr)
+    return z * h + (1 - z) * np.tanh(xh + r * hh)
+
+
+def clip(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    return [g * min(1.0, max_norm / norm) for g in grads], norm
+
+
+CORRECT = [
+    ("1.1", cell_forward),
+    ("1.2", forward),
+    ("1.3", step_backward),
+    ("2.1", lstm_step),
+    ("2.2", gru_step),
+    ("2.3", clip),
+]
+
+
 def stub(*args):
     raise NotImplementedError("Exercise: not attempted yet")
 
@@ -38,7 +70,7 @@ def test_correct_answers_pass(ex, fn, capsys):
     assert all(r.passed for r in run_public_checks(ex, fn))
 
 
-@pytest.mark.parametrize("ex", ["1.1", "1.2", "1.3"])
+@pytest.mark.parametrize("ex", [ex for ex, _ in CORRECT])
 def test_stub_is_not_attempted(ex, capsys):
     check(ex, stub)
     out = capsys.readouterr().out
@@ -97,3 +129,39 @@ def test_report_counts_checks():
         "1.1", run_public_checks("1.1", lambda x, h, W_x, W_h, b: np.tanh(x @ W_x + b))
     )
     assert "[PASS]" in text and "[FAIL]" in text and "1 of 2 checks passed" in text
+
+
+def test_lstm_with_gates_in_the_wrong_order_fails():
+    def swapped(x, h, c, W_x, W_h, b):
+        f, i, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        return _sigmoid(o) * np.tanh(c), c
+
+    results = run_public_checks("2.1", swapped)
+    assert results[0].passed and not results[1].passed and "c_t differs" in results[1].message
+
+
+def test_gru_with_reset_before_the_product_fails():
+    def reset_before(x, h, W_x, W_h, b):
+        units = h.shape[1]
+        xz, xr, xh = np.split(x @ W_x + b[0], 3, axis=-1)
+        hz, hr, _ = np.split(h @ W_h + b[1], 3, axis=-1)
+        z, r = _sigmoid(xz + hz), _sigmoid(xr + hr)
+        candidate = np.tanh(xh + (r * h) @ W_h[:, 2 * units :] + b[1, 2 * units :])
+        return z * h + (1 - z) * candidate
+
+    assert not run_public_checks("2.2", reset_before)[1].passed
+
+
+def test_clipping_that_always_rescales_fails():
+    def always(grads, max_norm):
+        norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+        return [g * max_norm / norm for g in grads], norm
+
+    results = run_public_checks("2.3", always)
+    assert results[0].passed and not results[1].passed
+
+
+def test_clipping_that_returns_only_the_list_is_explained():
+    results = run_public_checks("2.3", lambda grads, max_norm: clip(grads, max_norm)[0])
+    assert "tuple of 2" in results[0].message or "expected 3 clipped" in results[0].message

@@ -30,6 +30,10 @@ def test_setup_seeds_and_reports(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "mode : fast" in out and "TensorFlow" in out and "Keras" in out and "CPU" in out
     assert info.mode == "fast" and info.keras == keras.__version__ and info.colab is False
+    assert info.grading is False and "autograder" not in out
+    monkeypatch.setenv("SEQCOURSE_GRADING", "1")
+    assert seqcourse.setup(seed=7).grading is True
+    assert "[autograder run]" in capsys.readouterr().out
 
 
 def test_record_appends_to_the_record_file(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,7 @@ prints, or a display message without the token, is never read as a score.
 
 from __future__ import annotations
 
-from seqcourse.grading.public_checks import CheckResult, _describe_error, run_public_checks
+from seqcourse.grading.public_checks import CheckResult, describe_error, run_public_checks
 
 RESULT_MIME = "application/vnd.seqcourse.grade+json"
 
@@ -41,7 +41,7 @@ def _run_block(source: str, namespace: dict, label: str, extra: dict) -> CheckRe
     except AssertionError as err:
         return CheckResult(label, False, str(err) or "an assertion failed")
     except Exception as err:  # student code may raise anything
-        return CheckResult(label, False, _describe_error(err))
+        return CheckResult(label, False, describe_error(err))
     return CheckResult(label, True)
 
 

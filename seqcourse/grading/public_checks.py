@@ -60,7 +60,7 @@ def _load_checks(exercise_id: str) -> list[tuple[str, Callable]]:
     return _REGISTRY[exercise_id]
 
 
-def _describe_error(err: BaseException) -> str:
+def describe_error(err: BaseException) -> str:
     """A one-line description of an exception raised by student code, with where it happened."""
     frames = traceback.extract_tb(err.__traceback__)
     student = [f for f in frames if "seqcourse" not in f.filename.replace("\\", "/").split("/")]
@@ -81,7 +81,7 @@ def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
         except AssertionError as err:
             results.append(CheckResult(name, False, str(err) or "assertion failed"))
         except Exception as err:  # the student's code may raise anything
-            results.append(CheckResult(name, False, _describe_error(err)))
+            results.append(CheckResult(name, False, describe_error(err)))
         else:
             results.append(CheckResult(name, True))
     return results
@@ -150,8 +150,9 @@ def assert_close(actual, expected, what: str, atol: float = 1e-5) -> None:
     diff = np.abs(actual - expected)
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     if diff.size and diff[worst] > atol:
+        where = f" at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
         raise CheckFailed(
-            f"{what} differs from the expected values by up to {diff[worst]:.3g} at index "
-            f"{tuple(int(i) for i in worst)} (you gave {actual[worst]:.6g}, expected "
+            f"{what} differs from the expected value{'s' if diff.ndim else ''} by up to "
+            f"{diff[worst]:.3g}{where} (you gave {actual[worst]:.6g}, expected "
             f"{expected[worst]:.6g}; tolerance {atol:g})"
         )

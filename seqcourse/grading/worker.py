@@ -27,7 +27,7 @@ from seqcourse.grading.notebook_format import (
     read_assignment,
     solution_cells,
 )
-from seqcourse.grading.results import MISSING, ExerciseScore, SubmissionResult
+from seqcourse.grading.results import FAILED, MISSING, ExerciseScore, SubmissionResult
 
 PROBE_TIMEOUT = 15  # seconds a kernel gets to answer after an interrupt
 
@@ -80,11 +80,11 @@ def _score(ex, cell_outcome: str, grader, grader_outcome: str, token: str, cell_
     """
     if grader_outcome == "timeout":
         reason = f"the tests timed out after {cell_timeout:g} s (an endless loop?)"
-        return ExerciseScore(ex.id, ex.points, 0.0, "failed", reason)
+        return ExerciseScore(ex.id, ex.points, 0.0, FAILED, reason)
     tests = _read_result(grader, token)
     if tests is None:
         reason = f"the tests could not run: {grader_outcome or 'no result'}"
-        return ExerciseScore(ex.id, ex.points, 0.0, "failed", reason)
+        return ExerciseScore(ex.id, ex.points, 0.0, FAILED, reason)
     if cell_outcome == "timeout":
         problem = "the exercise cell ran past the time limit and was interrupted"
     else:

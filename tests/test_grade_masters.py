@@ -1,0 +1,39 @@
+"""The grader on every master and student copy, and the per-submission time limit.
+
+(Kept apart from the battery in test_grade.py so that pytest-xdist can run them in parallel.)
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from seqcourse.grading.grade import grade, grade_one
+from seqcourse.grading.notebook_format import read_assignment, solution_cells
+
+ROOT = Path(__file__).parents[1]
+MASTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("master", MASTERS[1:], ids=lambda p: p.stem)  # 01 is in the battery
+def test_master_full_marks_and_student_copy_zero(master, tmp_path):
+    student = ROOT / "exercises" / master.name
+    results = grade([master, student], tmp_path, masters=ROOT / "notebooks", jobs=2)
+    total = read_assignment(master).total_points
+    assert [r.total for r in results] == [total, 0], [r.summary() for r in results]
+    assert {e.status for e in results[1].exercises.values()} == {"not attempted"}
+
+
+def test_total_time_limit(tmp_path):
+    master = ROOT / "notebooks" / "01_rnn_from_scratch.ipynb"
+    nb = nbformat.read(master, as_version=4)
+    nb.cells.insert(solution_cells(nb)["1.1"], new_code_cell("while True:\n    pass"))
+    path = tmp_path / master.name
+    nbformat.write(nb, path)
+    result = grade_one(
+        path, read_assignment(master), tmp_path / "r.json", cell_timeout=300, total_timeout=25
+    )
+    assert result.total == 0 and result.status == "incomplete"
+    assert all("total time limit" in e.reason for e in result.exercises.values())
+    assert result.seconds < 25 + 30
