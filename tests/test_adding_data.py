@@ -1,3 +1,5 @@
+"""The adding problem (notebook 02)."""
+
 import numpy as np
 import pytest
 
