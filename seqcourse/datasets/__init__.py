@@ -3,13 +3,19 @@ full-data loaders (TFDS) download on first use."""
 
 from seqcourse.datasets.adding import load_adding_problem
 from seqcourse.datasets.imdb import load_imdb_reviews
+from seqcourse.datasets.pydoc_text import clean_pydoc_text, load_pydoc_corpus, load_pydoc_text
 from seqcourse.datasets.reviews import load_probe_pairs, load_reviews
+from seqcourse.datasets.shakespeare import load_tiny_shakespeare
 from seqcourse.datasets.text_csv import load_csv_reviews
 
 __all__ = [
+    "clean_pydoc_text",
     "load_adding_problem",
     "load_csv_reviews",
     "load_imdb_reviews",
     "load_probe_pairs",
+    "load_pydoc_corpus",
+    "load_pydoc_text",
     "load_reviews",
+    "load_tiny_shakespeare",
 ]
