@@ -47,6 +47,19 @@ def clip(grads, max_norm):
     return [g * min(1.0, max_norm / norm) for g in grads], norm
 
 
+def sample_t(logits, temperature, rng):
+    z = np.asarray(logits, dtype="float64") / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def bpc(logits, targets):
+    z = np.asarray(logits, dtype="float64")
+    z = z - z.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return float(-np.take_along_axis(log_p, targets[..., None], axis=-1).mean() / np.log(2))
+
+
 CORRECT = [
     ("1.1", cell_forward),
     ("1.2", forward),
@@ -54,6 +67,14 @@ CORRECT = [
     ("2.1", lstm_step),
     ("2.2", gru_step),
     ("2.3", clip),
+    (
+        "3.2",
+        lambda a, b, y: float(
+            np.mean(((np.ravel(a) >= 0.5) == (y == 1)) & ((np.ravel(b) >= 0.5) == (y == 0)))
+        ),
+    ),
+    ("4.1", sample_t),
+    ("4.2", bpc),
 ]
 
 
@@ -165,3 +186,36 @@ def test_clipping_that_always_rescales_fails():
 def test_clipping_that_returns_only_the_list_is_explained():
     results = run_public_checks("2.3", lambda grads, max_norm: clip(grads, max_norm)[0])
     assert "tuple of 2" in results[0].message or "expected 3 clipped" in results[0].message
+
+
+def test_sampling_that_ignores_the_temperature_fails():
+    results = run_public_checks("4.1", lambda logits, t, rng: sample_t(logits, 1.0, rng))
+    assert [r.passed for r in results] == [True, False, False]
+
+
+def test_unstable_bits_per_character_fails_on_large_logits():
+    def naive(logits, targets):
+        p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        return float(-np.log2(np.take_along_axis(p, targets[..., None], axis=-1)).mean())
+
+    with np.errstate(all="ignore"):
+        results = run_public_checks("4.2", naive)
+    assert results[0].passed and not results[1].passed
+
+
+def test_bits_in_nats_fails():
+    assert not run_public_checks("4.2", lambda lg, t: bpc(lg, t) * np.log(2))[0].passed
+
+
+def test_classifier_without_mask_fails_the_padding_check():
+    import keras
+
+    def no_mask(vocab_size, embedding_dim=32, units=32, bidirectional=False):
+        layer = keras.layers.LSTM(units)
+        return keras.Sequential(
+            [keras.Input((None,), dtype="int64"), keras.layers.Embedding(vocab_size, embedding_dim),
+             keras.layers.Bidirectional(layer) if bidirectional else layer, keras.layers.Dense(1, activation="sigmoid")]
+        )  # fmt: skip
+
+    results = run_public_checks("3.1", no_mask)
+    assert [r.passed for r in results] == [True, False, True]

@@ -52,11 +52,25 @@ def clean_pydoc_text(text: str) -> str:
 
 
 def load_pydoc_corpus() -> dict[str, str]:
-    """Every pydoc topic, cleaned: ``{topic name: text}``, topics with no prose left out."""
+    """Every pydoc topic, cleaned: ``{topic name: text}``.
+
+    Several topics repeat paragraphs of others (``augassign`` is part of ``assignment``); a
+    paragraph is kept only where it first appears (topics in sorted order), so no text occurs
+    twice in the corpus and a split by topic cannot leak. Topics left empty are dropped.
+    """
     from pydoc_data.topics import topics
 
-    cleaned = {name: clean_pydoc_text(topics[name]) for name in sorted(topics)}
-    return {name: text for name, text in cleaned.items() if text}
+    seen: set[str] = set()
+    corpus = {}
+    for name in sorted(topics):
+        fresh = []
+        for paragraph in clean_pydoc_text(topics[name]).splitlines():
+            if paragraph not in seen:
+                seen.add(paragraph)
+                fresh.append(paragraph)
+        if fresh:
+            corpus[name] = "\n".join(fresh)
+    return corpus
 
 
 def load_pydoc_text(split: str, validation_share: float = 0.1) -> str:
