@@ -75,6 +75,14 @@ CORRECT = [
     ),
     ("4.1", sample_t),
     ("4.2", bpc),
+    ("5.1", lambda t, p, m: float(np.mean(np.asarray(t)[m] == np.asarray(p)[m]))),
+    (
+        "5.2",
+        lambda w, p, c: " ".join(
+            (x[:1].upper() + x[1:] if k else x) + ["", ",", ".", "?"][q]
+            for x, q, k in zip(w, p, c, strict=True)
+        ),
+    ),
 ]
 
 
@@ -219,3 +227,18 @@ def test_classifier_without_mask_fails_the_padding_check():
 
     results = run_public_checks("3.1", no_mask)
     assert [r.passed for r in results] == [True, False, True]
+
+
+def test_accuracy_that_counts_padding_fails():
+    results = run_public_checks(
+        "5.1", lambda t, p, m: float(np.mean(np.asarray(t) == np.asarray(p)))
+    )
+    assert not results[0].passed and not results[1].passed
+
+
+def test_restore_that_forgets_capitals_fails():
+    results = run_public_checks(
+        "5.2",
+        lambda w, p, c: " ".join(x + ["", ",", ".", "?"][q] for x, q in zip(w, p, strict=True)),
+    )
+    assert not results[0].passed and "expected" in results[0].message
