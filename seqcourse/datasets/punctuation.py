@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from seqcourse.datasets.pydoc_text import load_pydoc_text
 
 PUNCTUATION = ("none", "comma", "period", "question")
@@ -88,8 +86,3 @@ def load_punctuation_data(split: str, max_words: int = 60):
                 store.append(values[start:end])
             start = end
     return sequences
-
-
-def majority_tags(punctuation: list[list[int]]) -> np.ndarray:
-    """Counts of each punctuation tag over all words (for the majority baseline)."""
-    return np.bincount([p for seq in punctuation for p in seq], minlength=len(PUNCTUATION))
