@@ -7,6 +7,7 @@ restoration). About 400,000 characters of prose after cleaning; the card is in d
 
 from __future__ import annotations
 
+import functools
 import re
 
 _RULE = re.compile(r"^\s*[*=\-^~]{3,}\s*$")
@@ -58,10 +59,16 @@ def load_pydoc_corpus() -> dict[str, str]:
     paragraph is kept only where it first appears (topics in sorted order), so no text occurs
     twice in the corpus and a split by topic cannot leak. Topics left empty are dropped.
     """
+    return dict(_cleaned_corpus())
+
+
+@functools.lru_cache(maxsize=1)
+def _cleaned_corpus() -> tuple[tuple[str, str], ...]:
+    """``(topic, text)`` pairs of :func:`load_pydoc_corpus`, cleaned once per process."""
     from pydoc_data.topics import topics
 
     seen: set[str] = set()
-    corpus = {}
+    corpus = []
     for name in sorted(topics):
         fresh = []
         for paragraph in clean_pydoc_text(topics[name]).splitlines():
@@ -69,8 +76,8 @@ def load_pydoc_corpus() -> dict[str, str]:
                 seen.add(paragraph)
                 fresh.append(paragraph)
         if fresh:
-            corpus[name] = "\n".join(fresh)
-    return corpus
+            corpus.append((name, "\n".join(fresh)))
+    return tuple(corpus)
 
 
 def load_pydoc_text(split: str, validation_share: float = 0.1) -> str:

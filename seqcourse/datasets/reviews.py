@@ -18,6 +18,7 @@ same words (as a multiset) with opposite labels — "the plot was dull but the c
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import numpy as np
@@ -110,9 +111,16 @@ def load_reviews(split: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return texts, np.stack([labels, 1 - labels], axis=1).reshape(-1).astype("int32")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {[*SPLITS, 'probe']}")
+    texts, labels = _split_pools(seed)[split]
+    return np.array(texts), np.array(labels, dtype="int32")
+
+
+@functools.lru_cache(maxsize=4)
+def _split_pools(seed: int) -> dict[str, tuple[tuple[str, ...], tuple[int, ...]]]:
+    """All three splits from one stream of unique reviews, generated once per seed."""
     rng = np.random.default_rng(seed)
     seen: set[str] = set()
-    pools: dict[str, tuple[list[str], list[int]]] = {}
+    pools = {}
     for name, size in SPLITS.items():
         texts, labels = [], []
         while len(texts) < size:
@@ -121,11 +129,8 @@ def load_reviews(split: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
                 seen.add(text)
                 texts.append(text)
                 labels.append(label)
-        pools[name] = (texts, labels)
-        if name == split:
-            break
-    texts, labels = pools[split]
-    return np.array(texts), np.array(labels, dtype="int32")
+        pools[name] = (tuple(texts), tuple(labels))
+    return pools
 
 
 def load_probe_pairs(
