@@ -1,6 +1,14 @@
 """Step-by-step decoding: run a trained recurrent model one token at a time, carrying its state.
 
-Used for sampling text (notebook 04) and, later, greedy and beam search (notebooks 06-07).
+``RecurrentStepper`` samples text from a language model (notebook 04). ``greedy_search`` and
+``beam_search`` decode from any model given as a *step function* (notebooks 06-07):
+
+    step(tokens, state) -> (log_probs, new_state)
+
+``tokens`` has shape (n,), ``log_probs`` (n, vocab) and ``state`` is a dict of arrays whose
+first axis is n (decoder states, and anything constant per sequence such as encoder outputs
+and their mask). The searches reorder and repeat the state rows themselves, so a step
+function never needs to know about beams.
 """
 
 from __future__ import annotations
@@ -55,3 +63,132 @@ class RecurrentStepper:
             x, state = layer.cell(x, list(state))
             new_states.append(state if isinstance(state, (list, tuple)) else [state])
         return self.head(x), new_states
+
+
+def _take(state: dict, rows) -> dict:
+    """The state with only ``rows`` (an index array) of every entry, in that order."""
+    return {key: np.asarray(value)[rows] for key, value in state.items()}
+
+
+def greedy_search(step, state: dict, start_id: int, end_id: int, max_length: int):
+    """Pick the most likely token at every step.
+
+    Returns ``(sequences, scores)``: for each of the n inputs, its tokens (without start and end
+    tokens) and their total log-probability (end token included).
+    """
+    n = len(next(iter(state.values())))
+    tokens = np.full(n, start_id)
+    sequences, scores = [[] for _ in range(n)], np.zeros(n)
+    done = np.zeros(n, bool)
+    for _ in range(max_length):
+        log_probs, state = step(tokens, state)
+        tokens = np.asarray(log_probs).argmax(-1)
+        scores += np.where(done, 0.0, np.asarray(log_probs)[np.arange(n), tokens])
+        for i in np.flatnonzero(~done & (tokens != end_id)):
+            sequences[i].append(int(tokens[i]))
+        done |= tokens == end_id
+        if done.all():
+            break
+    return sequences, scores
+
+
+def beam_search(
+    step,
+    state: dict,
+    start_id: int,
+    end_id: int,
+    max_length: int,
+    beam_width: int = 5,
+    length_penalty: float = 1.0,
+):
+    """Keep the ``beam_width`` most likely partial sequences per input at every step.
+
+    At each step every open hypothesis is extended by every token and the ``beam_width`` best
+    extensions (by total log-probability) are kept. An extension that is ``end_id`` is a
+    finished hypothesis and leaves the beam, which then has one slot less; the search for an
+    input ends when its beam is empty or no open hypothesis can still beat its best finished
+    one. Finished hypotheses are ranked by ``log P / length ** length_penalty`` (length counts
+    the end token), so longer outputs are not penalised just for having more factors below
+    one; ``length_penalty=0`` ranks by raw log-probability. Hypotheses still open after
+    ``max_length`` steps compete with their current score.
+
+    With ``beam_width=1`` this is exactly :func:`greedy_search`.
+
+    Returns ``(sequences, scores)`` like :func:`greedy_search`, with the normalised scores.
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    n, k = len(next(iter(state.values()))), beam_width
+    state = _take(state, np.repeat(np.arange(n), k))  # row i * k + j = beam j of input i
+    tokens = np.full(n * k, start_id)
+    history = np.zeros((n * k, 0), int)
+    beam_scores = np.tile(np.r_[0.0, np.full(k - 1, -np.inf)], n)  # one live beam to start
+    best_score = np.full(n, -np.inf)
+    best_tokens: list[list[int]] = [[] for _ in range(n)]
+    for length in range(1, max_length + 1):
+        log_probs, state = step(tokens, state)
+        log_probs = np.asarray(log_probs, float)
+        vocab = log_probs.shape[-1]
+        total = (beam_scores[:, None] + log_probs).reshape(n, k * vocab)
+        top = np.argsort(-total, axis=1, kind="stable")[:, :k]  # (n, k) best extensions
+        scores = np.take_along_axis(total, top, axis=1)
+        parents = np.arange(n)[:, None] * k + top // vocab
+        new_tokens = top % vocab
+        for i, j in zip(*np.nonzero((new_tokens == end_id) & (scores > -np.inf)), strict=True):
+            normalised = scores[i, j] / length**length_penalty
+            if normalised > best_score[i]:
+                best_score[i], best_tokens[i] = normalised, history[parents[i, j]].tolist()
+        scores[new_tokens == end_id] = -np.inf  # finished: the slot stays empty
+        rows = parents.ravel()
+        state = _take(state, rows)
+        tokens, beam_scores = new_tokens.ravel(), scores.ravel()
+        history = np.c_[history[rows], tokens]
+        # log-probabilities only fall, so an open hypothesis can at best keep its score, spread
+        # over the longest allowed length
+        bound = beam_scores.reshape(n, k).max(axis=1) / max_length**length_penalty
+        if np.all(best_score >= bound):
+            break
+    else:
+        open_scores = beam_scores.reshape(n, k)
+        for i in range(n):
+            j = int(np.argmax(open_scores[i]))
+            normalised = open_scores[i, j] / max_length**length_penalty
+            if normalised > best_score[i]:
+                best_score[i], best_tokens[i] = normalised, history[i * k + j].tolist()
+    return best_tokens, best_score
+
+
+def attention_decoder_step(model: keras.Model):
+    """The step function of a trained encoder-decoder whose decoder is one recurrent layer.
+
+    The model's layers must be named: ``"target_embedding"`` (Embedding of the previous
+    token), ``"decoder"`` (a GRU/LSTM/RNN layer; its cell does one step), ``"logits"`` (Dense
+    over the vocabulary) and, if the model attends, ``"attention"`` (an
+    :class:`~seqcourse.layers.AdditiveAttention` called as ``attention(decoder_output,
+    encoder_outputs)``) followed by ``"combine"`` (Dense on ``[decoder_output, context]``).
+
+    Returns ``step(tokens, state) -> (log_probs, new_state)`` for :func:`greedy_search` and
+    :func:`beam_search`. ``state`` holds ``"h"`` (the decoder state (n, units): a GRU or SimpleRNN
+    decoder, whose cell has one state), ``"values"`` (encoder
+    outputs (n, steps, features), used only with attention) and optionally ``"mask"`` (n,
+    steps) bool.
+    """
+    names = {layer.name for layer in model.layers}
+    missing = {"target_embedding", "decoder", "logits"} - names
+    if missing:
+        raise ValueError(f"the model has no layer(s) named {sorted(missing)}; see the docstring")
+    embedding, cell = model.get_layer("target_embedding"), model.get_layer("decoder").cell
+    attention = model.get_layer("attention") if "attention" in names else None
+    combine = model.get_layer("combine") if attention is not None else None
+    logits = model.get_layer("logits")
+
+    def step(tokens, state):
+        h, _ = cell(embedding(np.asarray(tokens)), [state["h"]])
+        output = h
+        if attention is not None:
+            context, _ = attention(h[:, None], state["values"], values_mask=state.get("mask"))
+            output = combine(keras.ops.concatenate([h, context[:, 0]], axis=-1))
+        log_probs = keras.ops.log_softmax(logits(output))
+        return np.asarray(log_probs), {**state, "h": np.asarray(h)}
+
+    return step

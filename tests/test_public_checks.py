@@ -83,6 +83,11 @@ CORRECT = [
             for x, q, k in zip(w, p, c, strict=True)
         ),
     ),
+    ("6.1", None),
+    ("6.2", None),
+    ("6.3", None),
+    ("7.1", None),
+    ("7.2", None),
 ]
 
 
@@ -242,3 +247,66 @@ def test_restore_that_forgets_capitals_fails():
         lambda w, p, c: " ".join(x + ["", ",", ".", "?"][q] for x, q in zip(w, p, strict=True)),
     )
     assert not results[0].passed and "expected" in results[0].message
+
+
+def _softmax_weights(query, keys, w_query, w_key, v, mask):
+    scores = np.tanh(query @ w_query + keys @ w_key) @ v
+    exp = np.exp(scores - scores.max())
+    return exp / exp.sum()
+
+
+def test_attention_that_ignores_the_mask_fails_only_the_mask_check():
+    results = run_public_checks("6.1", _softmax_weights)
+    assert [r.passed for r in results] == [True, False, True]
+
+
+def test_attention_without_max_subtraction_fails_the_stability_check():
+    def unstable(query, keys, w_query, w_key, v, mask):
+        exp = np.where(mask, np.exp(np.tanh(query @ w_query + keys @ w_key) @ v), 0.0)
+        return exp / exp.sum()
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        results = run_public_checks("6.1", unstable)
+    assert [r.passed for r in results] == [True, True, False]
+
+
+def test_edit_distance_without_substitutions_fails():
+    def indel_only(a, b):  # substitution costs 2 (delete + insert)
+        d = np.arange(len(b) + 1)
+        for i, x in enumerate(a, 1):
+            new = [i]
+            for j, y in enumerate(b, 1):
+                new.append(min(d[j] + 1, new[j - 1] + 1, d[j - 1] + (0 if x == y else 2)))
+            d = np.array(new)
+        return int(d[-1])
+
+    results = run_public_checks("6.2", indel_only)
+    assert not results[0].passed and "kitten" in results[0].message
+
+
+def test_beam_step_that_keeps_one_extension_per_parent_fails():
+    def per_parent(beam_scores, log_probs, k):
+        best = log_probs.argmax(1)
+        total = beam_scores + log_probs.max(1)
+        order = np.argsort(-total)[:k]
+        return total[order], order, best[order]
+
+    results = run_public_checks("6.3", per_parent)
+    assert not any(r.passed for r in results)
+
+
+def test_caption_that_keeps_words_after_the_end_token_fails():
+    results = run_public_checks(
+        "7.1", lambda ids, words: " ".join(words[int(i)] for i in ids if int(i) > 2)
+    )
+    assert not results[0].passed and "end token" in results[0].message
+
+
+def test_unclipped_precision_fails():
+    def unclipped(candidate, references, n):
+        grams = [tuple(candidate[i : i + n]) for i in range(len(candidate) - n + 1)]
+        ref_grams = {tuple(r[i : i + n]) for r in references for i in range(len(r) - n + 1)}
+        return sum(g in ref_grams for g in grams), len(grams)
+
+    results = run_public_checks("7.2", unclipped)
+    assert not results[0].passed and "(7, 7)" in results[0].message

@@ -1,11 +1,12 @@
-"""Recurrent cells written from scratch with ``keras.ops``.
+"""Recurrent cells and attention written from scratch with ``keras.ops``.
 
 Each cell works inside ``keras.layers.RNN`` (which handles time, masking and state), is
 serialisable with ``get_config`` and round-trips through ``.keras`` files. Their weights use
 the same names, shapes and order as Keras' built-in cells, so ``set_weights`` copies across.
 """
 
+from seqcourse.layers.attention import AdditiveAttention
 from seqcourse.layers.gated_cells import ScratchGRUCell, ScratchLSTMCell
 from seqcourse.layers.rnn_cell import ScratchRNNCell
 
-__all__ = ["ScratchGRUCell", "ScratchLSTMCell", "ScratchRNNCell"]
+__all__ = ["AdditiveAttention", "ScratchGRUCell", "ScratchLSTMCell", "ScratchRNNCell"]

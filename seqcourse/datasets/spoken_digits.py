@@ -1,0 +1,215 @@
+"""Spoken digit strings for speech recognition (notebook 08).
+
+Embedded: a bank of single spoken digits ("zero" ... "nine") synthesised with espeak-ng in
+many voices (``seqcourse/data/digit_bank.npz``, built by ``data/build_digit_bank.py``, guarded
+by a SHA-256 checksum). Full: TFDS ``spoken_digit`` (real speakers), or a folder of WAV files
+named ``{digit}_{speaker}_{index}.wav``. All three give the same thing — clips grouped by
+speaker — and :func:`compose_utterances` turns clips into utterances like phone numbers:
+random digit strings with random gaps, gain, speed perturbation and background noise at a
+random signal-to-noise ratio. Everything is 8 kHz mono float32 in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 8000
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+BANK_FILE = "digit_bank.npz"
+BANK_SHA256 = "TO_BE_FILLED"
+WAV_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupted or in the wrong format; the message says how to fix it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DigitClips:
+    """Single-digit recordings: ``clips[i]`` (float32 waveform at 8 kHz) says digit
+    ``digits[i]`` in the voice of ``speakers[i]``."""
+
+    clips: tuple[np.ndarray, ...]
+    digits: np.ndarray
+    speakers: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def select(self, keep: np.ndarray) -> DigitClips:
+        keep = np.flatnonzero(keep)
+        return DigitClips(
+            tuple(self.clips[i] for i in keep), self.digits[keep], tuple(self.speakers[i] for i in keep)
+        )
+
+    def split_by_speaker(self, test_speakers) -> tuple[DigitClips, DigitClips]:
+        """(clips of the other speakers, clips of ``test_speakers``)."""
+        test = np.isin(np.array(self.speakers), list(test_speakers))
+        return self.select(~test), self.select(test)
+
+
+def _bank_path() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("seqcourse") / "data" / BANK_FILE))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_digit_bank(path: str | Path | None = None, expected_sha256: str | None = None) -> DigitClips:
+    """The embedded espeak-ng digit bank (or the file at ``path``), checked against its checksum.
+
+    Raises DataError if the file is missing, its checksum differs (corrupted or edited) or it
+    cannot be read.
+    """
+    path = Path(path) if path is not None else _bank_path()
+    expected = expected_sha256 or BANK_SHA256
+    rebuild = "reinstall the package (pip install --force-reinstall seqcourse) or rebuild the " \
+              "bank with `python data/build_digit_bank.py` (needs espeak-ng)"
+    if not path.is_file():
+        raise DataError(f"the spoken-digit bank {path} is missing; {rebuild}")
+    actual = sha256(path)
+    if actual != expected:
+        raise DataError(
+            f"the spoken-digit bank {path} is corrupted: SHA-256 {actual[:16]}… does not match "
+            f"the expected {expected[:16]}…; {rebuild}"
+        )
+    try:
+        with np.load(path) as bank:
+            audio, offsets = bank["audio"], bank["offsets"]
+            digits, speakers = bank["digits"], bank["speakers"]
+    except (OSError, KeyError, ValueError) as error:
+        raise DataError(f"cannot read the spoken-digit bank {path} ({error}); {rebuild}") from error
+    clips = tuple(
+        (audio[a:b].astype(np.float32) / 32768.0) for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+    )
+    return DigitClips(clips, digits.astype(int), tuple(str(s) for s in speakers))
+
+
+def read_wav(path: str | Path) -> np.ndarray:
+    """A mono 16-bit PCM WAV file at 8 kHz -> float32 waveform in [-1, 1].
+
+    Raises DataError naming the file for anything else (unreadable, stereo, wrong sample
+    rate or sample width), with the command that converts it.
+    """
+    path = Path(path)
+    fix = f"convert it with: sox {path.name} -r 8000 -c 1 -b 16 out.wav"
+    try:
+        with wave.open(str(path), "rb") as f:
+            channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
+            frames = f.readframes(f.getnframes())
+    except (wave.Error, EOFError, OSError) as error:
+        raise DataError(f"{path}: not a readable WAV file ({error})") from error
+    if channels != 1:
+        raise DataError(f"{path}: {channels} channels, expected mono; {fix}")
+    if rate != SAMPLE_RATE:
+        raise DataError(f"{path}: sample rate {rate} Hz, expected {SAMPLE_RATE} Hz; {fix}")
+    if width != 2:
+        raise DataError(f"{path}: {8 * width}-bit samples, expected 16-bit PCM; {fix}")
+    if not frames:
+        raise DataError(f"{path}: the file holds no audio")
+    return np.frombuffer(frames, "<i2").astype(np.float32) / 32768.0
+
+
+def load_wav_folder(folder: str | Path) -> DigitClips:
+    """Every ``{digit}_{speaker}_{index}.wav`` in ``folder`` (the layout of the Free Spoken
+    Digit Dataset). Other files are reported, not silently skipped: a ``.wav`` with another
+    name raises DataError; an empty folder too."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder")
+    files = sorted(folder.glob("*.wav"))
+    bad = [f.name for f in files if not WAV_NAME.match(f.name)]
+    if bad:
+        raise DataError(
+            f"{len(bad)} WAV file(s) in {folder} are not named {{digit}}_{{speaker}}_{{index}}.wav, "
+            f"e.g. {bad[:3]}; rename or remove them"
+        )
+    if not files:
+        raise DataError(f"no WAV files in {folder}; expected names like 7_alice_0.wav")
+    clips, digits, speakers = [], [], []
+    for f in files:
+        digit, speaker, _ = WAV_NAME.match(f.name).groups()
+        clips.append(read_wav(f))
+        digits.append(int(digit))
+        speakers.append(speaker)
+    return DigitClips(tuple(clips), np.array(digits), tuple(speakers))
+
+
+def load_tfds_spoken_digit(data_dir: str | None = None) -> DigitClips:
+    """TFDS ``spoken_digit`` (the Free Spoken Digit Dataset: 2,500 clips, 8 kHz, real
+    speakers; about 11 MB download on first use)."""
+    from seqcourse.datasets.tfds_data import tfds_load
+
+    ds = tfds_load("spoken_digit", split="train", data_dir=data_dir)
+    clips, digits, speakers = [], [], []
+    for example in ds.as_numpy_iterator():
+        clips.append(np.asarray(example["audio"], np.float32) / 32768.0)
+        digits.append(int(example["label"]))
+        name = example["audio/filename"].decode()
+        match = WAV_NAME.match(Path(name).name)
+        speakers.append(match.group(2) if match else "unknown")
+    return DigitClips(tuple(clips), np.array(digits), tuple(speakers))
+
+
+def _speed(clip: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``clip`` ``factor`` times faster (pitch shifts with it, like a tape)."""
+    n = max(int(round(len(clip) / factor)), 1)
+    return np.interp(np.arange(n) * factor, np.arange(len(clip)), clip).astype(np.float32)
+
+
+def compose_utterances(
+    clips: DigitClips,
+    n: int,
+    seed: int,
+    min_digits: int = 3,
+    max_digits: int = 8,
+    snr_db: tuple[float, float] = (10.0, 30.0),
+):
+    """``n`` utterances of random digit strings: ``(waveforms, transcripts, parts)``.
+
+    Each utterance: ``min_digits``-``max_digits`` digits drawn uniformly; for each, a random
+    clip of that digit (any speaker in ``clips``), sped up or slowed by 0.9-1.1, with gain
+    -6..+3 dB; 0.05-0.25 s of silence between digits and 0.1-0.3 s at both ends; then white
+    noise at an SNR drawn from ``snr_db``, and a final rescale so the peak is at most 0.99.
+    ``transcripts[i]`` is the words, e.g. ``"four one five"``; ``parts[i]`` the bank indices
+    of the clips used, in order. Deterministic in ``seed``.
+    """
+    if len(clips) == 0:
+        raise ValueError("no clips to compose utterances from")
+    rng = np.random.default_rng(seed)
+    by_digit = {d: np.flatnonzero(clips.digits == d) for d in range(10)}
+    missing = [d for d, idx in by_digit.items() if len(idx) == 0]
+    if missing:
+        raise ValueError(f"the clips include no recording of digit(s) {missing}")
+    waveforms, transcripts, parts = [], [], []
+    for _ in range(n):
+        digits = rng.integers(0, 10, rng.integers(min_digits, max_digits + 1))
+        chosen = [int(rng.choice(by_digit[int(d)])) for d in digits]
+        pieces = [np.zeros(int(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32)]
+        for k, index in enumerate(chosen):
+            clip = _speed(clips.clips[index], rng.uniform(0.9, 1.1))
+            pieces.append(clip * 10 ** (rng.uniform(-6, 3) / 20))
+            gap = rng.uniform(0.05, 0.25) if k < len(chosen) - 1 else rng.uniform(0.1, 0.3)
+            pieces.append(np.zeros(int(gap * SAMPLE_RATE), np.float32))
+        signal = np.concatenate(pieces)
+        power = np.mean(signal**2)
+        noise_power = power / 10 ** (rng.uniform(*snr_db) / 10)
+        signal = signal + rng.normal(0, np.sqrt(noise_power), len(signal)).astype(np.float32)
+        signal = signal / max(1.0, np.abs(signal).max() / 0.99)
+        waveforms.append(signal.astype(np.float32))
+        transcripts.append(" ".join(DIGIT_WORDS[d] for d in digits))
+        parts.append(chosen)
+    return waveforms, transcripts, parts

@@ -1,0 +1,274 @@
+"""Notebook 06 building blocks: additive attention, greedy/beam search, edit distance and the
+CMU dictionary split."""
+
+import keras
+import numpy as np
+import pytest
+
+from seqcourse.datasets.cmudict_g2p import PHONEMES, load_g2p, strip_stress
+from seqcourse.decoding import beam_search, greedy_search
+from seqcourse.layers import AdditiveAttention
+from seqcourse.metrics import edit_distances, sequence_error_rate, token_error_rate
+
+RNG = np.random.default_rng(0)
+QUERY = RNG.normal(size=(2, 3, 6)).astype("float32")
+VALUES = RNG.normal(size=(2, 5, 4)).astype("float32")
+MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+
+
+# ---------------------------------------------------------------- attention
+
+
+def test_attention_shapes_and_weights_sum_to_one():
+    context, weights = AdditiveAttention(8)(QUERY, VALUES)
+    assert context.shape == (2, 3, 4) and weights.shape == (2, 3, 5)
+    np.testing.assert_allclose(np.sum(weights, axis=-1), 1.0, atol=1e-6)
+
+
+def test_masked_steps_get_zero_weight_and_do_not_change_the_context():
+    layer = AdditiveAttention(8)
+    context, weights = layer(QUERY, VALUES, values_mask=MASK)
+    weights = np.asarray(weights)
+    assert np.all(weights[0, :, 3:] == 0)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-6)
+    changed = VALUES.copy()
+    changed[0, 3:] = 100.0  # whatever sits in the padding must not matter
+    np.testing.assert_allclose(layer(QUERY, changed, values_mask=MASK)[0], context, atol=1e-6)
+
+
+def test_attention_matches_the_formula():
+    layer = AdditiveAttention(8)
+    _, weights = layer(QUERY, VALUES)
+    wq, wk, v = (np.asarray(w) for w in layer.get_weights())
+    scores = np.tanh((QUERY @ wq)[:, :, None] + (VALUES @ wk)[:, None]) @ v
+    expected = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(weights, expected, atol=1e-5)
+
+
+def test_keras_mask_of_the_values_is_used_automatically():
+    letters = keras.Input((None,), dtype="int32")
+    encoded = keras.layers.Embedding(10, 4, mask_zero=True)(letters)
+    query = keras.Input((None, 6))
+    _, weights = AdditiveAttention(8)(query, encoded)
+    model = keras.Model([letters, query], weights)
+    out = np.asarray(model([np.array([[3, 4, 0, 0]]), QUERY[:1]]))
+    assert np.all(out[..., 2:] == 0)
+
+
+def test_attention_serialises(tmp_path):
+    query, values = keras.Input((None, 6)), keras.Input((None, 4))
+    context, _ = AdditiveAttention(8, name="att")(query, values)
+    model = keras.Model([query, values], context)
+    path = tmp_path / "att.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("att").get_config()["units"] == 8
+    np.testing.assert_allclose(loaded([QUERY, VALUES]), model([QUERY, VALUES]), atol=1e-6)
+
+
+def test_attention_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="units"):
+        AdditiveAttention(0)
+    with pytest.raises(ValueError, match="query"):
+        AdditiveAttention(4)(QUERY[:, 0], VALUES)
+
+
+# ---------------------------------------------------------------- greedy and beam search
+
+END = 0
+# A hand-made "model": next-token probabilities given the previous token (token 1 = start).
+# Greedy takes A (0.6) and then can only continue with probability 0.35 at best;
+# B (0.4) is followed by the end token with probability 0.9: P(B end) = 0.36 > P(A x end).
+TABLE = {
+    1: {2: 0.6, 3: 0.4},  # start -> A | B
+    2: {4: 0.35, 5: 0.35, 6: 0.3},  # A -> x | y | z
+    3: {END: 0.9, 4: 0.1},  # B -> end
+    4: {END: 1.0},
+    5: {END: 1.0},
+    6: {END: 1.0},
+}
+
+
+def table_step(tokens, state):
+    probs = np.full((len(tokens), 7), 1e-12)
+    for row, token in enumerate(tokens):
+        for nxt, p in TABLE.get(int(token), {END: 1.0}).items():
+            probs[row, nxt] = p
+    return np.log(probs), {"calls": state["calls"] + 1}
+
+
+def test_greedy_follows_the_locally_best_token():
+    sequences, scores = greedy_search(table_step, {"calls": np.zeros(2)}, 1, END, 10)
+    assert sequences == [[2, 4], [2, 4]]
+    np.testing.assert_allclose(scores, np.log(0.6 * 0.35 * 1.0), atol=1e-9)
+
+
+def test_beam_search_finds_the_more_likely_sequence_greedy_misses():
+    sequences, scores = beam_search(table_step, {"calls": np.zeros(1)}, 1, END, 10, beam_width=2,
+                                    length_penalty=0.0)
+    assert sequences == [[3]]
+    np.testing.assert_allclose(scores, np.log(0.36), atol=1e-9)
+
+
+def test_beam_width_one_is_greedy_on_a_random_model():
+    rng = np.random.default_rng(3)
+    transition = np.log(rng.dirichlet(np.ones(6) * 0.5, size=6))
+
+    def step(tokens, state):
+        return transition[tokens] + state["bias"], state
+
+    bias = np.log(rng.dirichlet(np.ones(6), size=8))  # a different "input" per row
+    greedy, _ = greedy_search(step, {"bias": bias}, 1, END, 12)
+    beam, _ = beam_search(step, {"bias": bias}, 1, END, 12, beam_width=1)
+    assert beam == greedy
+
+
+def test_beam_search_returns_the_best_of_an_exhaustive_search():
+    rng = np.random.default_rng(4)
+    transition = np.log(rng.dirichlet(np.ones(4), size=4))
+
+    def step(tokens, state):
+        return transition[tokens], state
+
+    best, best_score = None, -np.inf  # every sequence of up to 3 tokens before the end
+    import itertools
+
+    for length in range(0, 4):
+        for seq in itertools.product([1, 2, 3], repeat=length):
+            path = [1, *seq, END]
+            score = sum(transition[a, b] for a, b in itertools.pairwise(path))
+            if score > best_score:
+                best, best_score = list(seq), score
+    sequences, scores = beam_search(step, {"x": np.zeros(1)}, 1, END, 4, beam_width=64,
+                                    length_penalty=0.0)
+    assert sequences == [best]
+    np.testing.assert_allclose(scores[0], best_score, atol=1e-9)
+
+
+def test_length_penalty_prefers_longer_outputs_with_better_average():
+    # start -> end directly: 0.45; start -> a -> b -> end: 0.55 * 0.9 * 0.9 = 0.4455 (a little
+    # less likely in total, far more likely per token)
+    table = {1: {END: 0.45, 2: 0.55}, 2: {3: 0.9, END: 0.1}, 3: {END: 0.9, 4: 0.1}}
+
+    def step(tokens, state):
+        probs = np.full((len(tokens), 5), 1e-12)
+        for row, token in enumerate(tokens):
+            for nxt, p in table.get(int(token), {END: 1.0}).items():
+                probs[row, nxt] = p
+        return np.log(probs), state
+
+    raw, _ = beam_search(step, {"x": np.zeros(1)}, 1, END, 6, beam_width=3, length_penalty=0.0)
+    normalised, _ = beam_search(step, {"x": np.zeros(1)}, 1, END, 6, beam_width=3)
+    assert raw == [[]] and normalised == [[2, 3]]
+
+
+def test_beam_search_rejects_zero_width():
+    with pytest.raises(ValueError, match="beam_width"):
+        beam_search(table_step, {"calls": np.zeros(1)}, 1, END, 5, beam_width=0)
+
+
+# ---------------------------------------------------------------- edit distance and error rates
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("", "", 0), ("flaw", "lawn", 2),
+     ("same", "same", 0), (["T", "AH", "M"], ["T", "AA", "M", "EY"], 2)],
+)
+def test_edit_distance_hand_worked(a, b, distance):
+    assert edit_distances([a], [b]).tolist() == [distance]
+
+
+def test_error_rates_use_the_closest_reference():
+    refs = [[("R", "IY", "D"), ("R", "EH", "D")], [("T", "UW")]]
+    hyps = [["R", "EH", "D"], ["T"]]
+    assert token_error_rate(hyps, refs) == pytest.approx(1 / 5)  # 0 of 3 + 1 of 2
+    assert sequence_error_rate(hyps, refs) == 0.5
+
+
+def test_error_rates_reject_mismatched_inputs():
+    with pytest.raises(ValueError, match="hypotheses"):
+        token_error_rate([["A"]], [])
+    with pytest.raises(ValueError, match="no reference"):
+        sequence_error_rate([["A"]], [[]])
+
+
+# ---------------------------------------------------------------- the CMU dictionary split
+
+
+def test_split_is_by_word_and_stable_across_training_sizes():
+    small, large = load_g2p(train_size=500), load_g2p(train_size=2000)
+    assert small["test"] == large["test"] and small["validation"] == large["validation"]
+    assert set(large["train"].words[:500]) == set(small["train"].words)
+    train, test = set(large["train"].words), set(large["test"].words)
+    assert not train & test and not train & set(large["validation"].words)
+    assert len(test) == 2000 and len(large["validation"]) == 1000
+
+
+def test_entries_are_letters_and_stressless_arpabet_with_all_pronunciations():
+    split = load_g2p(train_size=5000)["train"]
+    for word, refs in zip(split.words, split.references, strict=True):
+        assert word.isalpha() and word.islower() and refs
+        assert all(set(p) <= set(PHONEMES) for p in refs)
+        assert len(set(refs)) == len(refs)
+    several = [refs for refs in split.references if len(refs) > 1]
+    assert several, "words with several pronunciations are kept"
+    assert len(split.pairs()) == sum(len(r) for r in split.references)
+    assert strip_stress(["T", "AH0", "M", "EY1"]) == ("T", "AH", "M", "EY")
+
+
+def test_bad_split_sizes_are_rejected():
+    with pytest.raises(ValueError, match="train_size"):
+        load_g2p(train_size=10**7)
+    with pytest.raises(ValueError, match="test_size"):
+        load_g2p(test_size=0)
+
+
+# ---------------------------------------------------------------- the decoder step function
+
+
+def _tiny_seq2seq(attention: bool):
+    from keras import layers
+
+    source = keras.Input((None,), dtype="int32")
+    previous = keras.Input((None,), dtype="int32")
+    encoded = layers.Embedding(9, 6, mask_zero=True)(source)
+    encoded = layers.GRU(5, return_sequences=True)(encoded)
+    initial = layers.Dense(7, activation="tanh", name="bridge")(layers.GlobalAveragePooling1D()(encoded))
+    y = layers.Embedding(8, 4, name="target_embedding")(previous)
+    decoded = layers.GRU(7, return_sequences=True, name="decoder")(y, initial_state=initial)
+    if attention:
+        context, _ = AdditiveAttention(6, name="attention")(decoded, encoded)
+        decoded = layers.Dense(7, activation="tanh", name="combine")(
+            layers.Concatenate()([decoded, context])
+        )
+    logits = layers.Dense(8, name="logits")(decoded)
+    model = keras.Model([source, previous], logits)
+    encoder = keras.Model(source, [encoded, initial])
+    return model, encoder
+
+
+@pytest.mark.parametrize(("attention", "with_mask"), [(False, True), (True, True), (True, False)])
+def test_step_function_reproduces_the_teacher_forced_model(attention, with_mask):
+    from seqcourse.decoding import attention_decoder_step
+
+    model, encoder = _tiny_seq2seq(attention)
+    source = np.array([[1, 2, 3, 0], [4, 5, 6, 7]]) if with_mask else np.array([[1, 2, 3, 4]])
+    previous = np.array([[1, 3, 5, 2], [1, 4, 4, 6]])[: len(source)]
+    expected = keras.ops.log_softmax(model([source, previous]), axis=-1)
+    values, h = encoder(source)
+    state = {"h": np.asarray(h), "values": np.asarray(values)}
+    if with_mask:  # e.g. letters with padding; an image grid has none (notebook 07)
+        state["mask"] = source != 0
+    step = attention_decoder_step(model)
+    for t in range(previous.shape[1]):
+        log_probs, state = step(previous[:, t], state)
+        np.testing.assert_allclose(log_probs, expected[:, t], atol=1e-5)
+
+
+def test_step_function_names_missing_layers():
+    from seqcourse.decoding import attention_decoder_step
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="target_embedding"):
+        attention_decoder_step(model)
