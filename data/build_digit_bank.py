@@ -9,7 +9,8 @@ from the repository root:
 For every speaker (an espeak-ng English voice combined with a voice variant, at a speaking
 rate and pitch drawn per speaker from a fixed seed) it synthesises the ten digit words,
 resamples 22,050 Hz -> 8,000 Hz, trims leading/trailing silence (frames more than 40 dB below
-the clip's peak) and stores int16 samples. Paste the printed checksum into
+the clip's peak), peak-normalises to 0.9 and stores 8-bit mu-law samples (telephone
+quality, half the size of 16-bit PCM). Paste the printed checksum into
 seqcourse/datasets/spoken_digits.py (BANK_SHA256).
 """
 
@@ -28,9 +29,14 @@ from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from seqcourse.datasets.spoken_digits import BANK_FILE, DIGIT_WORDS, SAMPLE_RATE  # noqa: E402
+from seqcourse.datasets.spoken_digits import (  # noqa: E402
+    BANK_FILE,
+    DIGIT_WORDS,
+    SAMPLE_RATE,
+    mu_law_encode,
+)
 
-VOICES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
           "en-029", "en-us-nyc")  # fmt: skip
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
 OUTPUT = ROOT / "seqcourse" / "data" / BANK_FILE
@@ -39,7 +45,17 @@ OUTPUT = ROOT / "seqcourse" / "data" / BANK_FILE
 def synthesise(word: str, voice: str, variant: str, rate: int, pitch: int) -> np.ndarray:
     """espeak-ng -> float waveform at 8 kHz, silence trimmed."""
     wav = subprocess.run(
-        ["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(rate), "-p", str(pitch), "--stdout", word],
+        [
+            "espeak-ng",
+            "-v",
+            f"{voice}+{variant}",
+            "-s",
+            str(rate),
+            "-p",
+            str(pitch),
+            "--stdout",
+            word,
+        ],
         check=True,
         capture_output=True,
     ).stdout
@@ -56,7 +72,9 @@ def synthesise(word: str, voice: str, variant: str, rate: int, pitch: int) -> np
 
 
 def available_voices() -> set[str]:
-    listing = subprocess.run(["espeak-ng", "--voices=en"], check=True, capture_output=True, text=True)
+    listing = subprocess.run(
+        ["espeak-ng", "--voices=en"], check=True, capture_output=True, text=True
+    )
     return {line.split()[1] for line in listing.stdout.splitlines()[1:]}
 
 
@@ -74,7 +92,7 @@ def build() -> bytes:
             print(f"{speaker:24s} rate {rate} pitch {pitch}", flush=True)
             for digit, word in enumerate(DIGIT_WORDS):
                 audio = synthesise(word, voice, variant, rate, pitch)
-                clips.append(np.round(audio / np.abs(audio).max() * 0.9 * 32767).astype("<i2"))
+                clips.append(mu_law_encode(audio / np.abs(audio).max() * 0.9))
                 digits.append(digit)
                 speakers.append(speaker)
     buffer = io.BytesIO()

@@ -1,4 +1,4 @@
-"""The ``seqcourse`` command: run (benchmark notebooks), release (student copies), grade."""
+"""The ``seqcourse`` command: run (benchmark notebooks), release (student copies), grade, doctor."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def _cmd_grade(args) -> int:
     return 0
 
 
+def _cmd_doctor(args) -> int:
+    from seqcourse.doctor import run_doctor
+
+    return run_doctor()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqcourse", description="Course tools for seqcourse.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
     p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("doctor", help="check the installation, GPU, embedded data and network")
+    p.set_defaults(func=_cmd_doctor)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Windows over a token stream for next-token prediction, as a ``tf.data`` pipeline."""
+"""Windows as ``tf.data`` pipelines: over a token stream for next-token prediction (notebook
+04), and over a time series for forecasting (notebook 10)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,59 @@ def next_step_windows(ids, window: int, batch_size: int = 64, shuffle: bool = Fa
     if shuffle:
         ds = ds.shuffle(10_000, seed=seed)
     return ds.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+
+
+def forecast_windows(
+    values,
+    window: int,
+    horizon: int,
+    first_target: int,
+    end: int,
+    target_column: int = 0,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+):
+    """Sliding (history, future) windows for forecasting, via
+    ``keras.utils.timeseries_dataset_from_array``.
+
+    For every origin ``t`` (the last observed step), the input is ``values[t - window + 1 : t + 1]``
+    and the target is ``values[t + 1 : t + horizon + 1, target_column]``. Only origins whose
+    **targets all lie in** ``[first_target, end)`` are used, so the windows of a split never
+    look at a target outside it (their inputs may reach back before ``first_target``: that
+    history is known at forecast time).
+
+    Args:
+        values: (steps,) or (steps, features) float array, already normalised.
+        window: input steps; horizon: steps to predict (1 = next step).
+        first_target, end: the split's first target step and the step after its last.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(inputs (batch, window, features), targets (batch, horizon))``.
+
+    Raises:
+        ValueError: if there is not enough history before ``first_target`` or the split is
+            shorter than one horizon.
+    """
+    import keras
+    import numpy as np
+
+    values = np.asarray(values, "float32")
+    values = values[:, None] if values.ndim == 1 else values
+    if first_target - window < 0:
+        raise ValueError(
+            f"the first target step {first_target} needs {window} steps of history before it"
+        )
+    if end > len(values) or end - first_target < horizon:
+        raise ValueError(
+            f"targets [{first_target}, {end}) do not fit {horizon} step(s) inside the "
+            f"{len(values)} steps of the series"
+        )
+    span = values[first_target - window : end]
+    ds = keras.utils.timeseries_dataset_from_array(
+        span, None, sequence_length=window + horizon, batch_size=None, shuffle=False
+    )
+    ds = ds.map(lambda s: (s[:window], s[window:, target_column]))
+    if shuffle:
+        ds = ds.shuffle(10_000, seed=seed)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -88,6 +88,14 @@ CORRECT = [
     ("6.3", None),
     ("7.1", None),
     ("7.2", None),
+    ("8.1", None),
+    ("8.2", None),
+    ("9.1", None),
+    ("9.2", None),
+    ("10.1", None),
+    ("10.2", None),
+    ("0.1", None),
+    ("0.2", None),
 ]
 
 
@@ -310,3 +318,68 @@ def test_unclipped_precision_fails():
 
     results = run_public_checks("7.2", unclipped)
     assert not results[0].passed and "(7, 7)" in results[0].message
+
+
+def test_collapse_that_drops_blanks_before_merging_fails():
+    def wrong_order(frame_ids, blank=0):
+        kept = [int(i) for i in frame_ids if i != blank]
+        return [x for k, x in enumerate(kept) if k == 0 or x != kept[k - 1]]
+
+    results = run_public_checks("8.1", wrong_order)
+    assert not results[0].passed and "keeps them apart" in results[0].message
+
+
+def test_mean_of_per_utterance_rates_fails():
+    def mean_of_ratios(hypotheses, references, distance):
+        return float(
+            np.mean([distance(h, r) / len(r) for h, r in zip(hypotheses, references, strict=True)])
+        )
+
+    results = run_public_checks("8.2", mean_of_ratios)
+    assert not results[0].passed
+
+
+def test_reversing_the_wrong_axis_fails():
+    results = run_public_checks("9.1", lambda clips: np.asarray(clips)[::-1].copy())
+    assert not results[0].passed and "axis 1" in results[0].message
+
+
+def test_plain_accuracy_instead_of_pair_accuracy_fails():
+    results = run_public_checks(
+        "9.2", lambda t, p, pairs: float(np.mean(np.asarray(t) == np.asarray(p)))
+    )
+    assert not results[0].passed
+
+
+def test_windows_with_the_target_inside_the_input_fail():
+    def overlapping(series, window, horizon):
+        series = np.asarray(series)
+        origins = np.arange(window - 1, len(series) - horizon)
+        return (np.stack([series[t - window + 1 : t + 1] for t in origins]),
+                np.stack([series[t : t + horizon] for t in origins]))  # fmt: skip
+
+    results = run_public_checks("10.1", overlapping)
+    assert not results[0].passed and not results[1].passed
+
+
+def test_seasonal_naive_with_the_wrong_lag_fails():
+    def lag_one(series, origins, period):
+        series, origins = np.asarray(series), np.asarray(origins)
+        return float(np.mean(np.abs(series[origins + 1] - series[origins])))
+
+    results = run_public_checks("10.2", lag_one)
+    assert not any(r.passed for r in results)
+
+
+def test_mean_over_all_steps_fails_the_masked_mean():
+    results = run_public_checks("0.2", lambda x, mask: np.asarray(x).mean(axis=1))
+    assert not any(r.passed for r in results)
+
+
+def test_pre_padding_fails():
+    import keras
+
+    results = run_public_checks(
+        "0.1", lambda seqs: (keras.utils.pad_sequences(seqs), keras.utils.pad_sequences(seqs) > 0)
+    )
+    assert not any(r.passed for r in results)

@@ -104,8 +104,9 @@ def test_greedy_follows_the_locally_best_token():
 
 
 def test_beam_search_finds_the_more_likely_sequence_greedy_misses():
-    sequences, scores = beam_search(table_step, {"calls": np.zeros(1)}, 1, END, 10, beam_width=2,
-                                    length_penalty=0.0)
+    sequences, scores = beam_search(
+        table_step, {"calls": np.zeros(1)}, 1, END, 10, beam_width=2, length_penalty=0.0
+    )
     assert sequences == [[3]]
     np.testing.assert_allclose(scores, np.log(0.36), atol=1e-9)
 
@@ -139,8 +140,9 @@ def test_beam_search_returns_the_best_of_an_exhaustive_search():
             score = sum(transition[a, b] for a, b in itertools.pairwise(path))
             if score > best_score:
                 best, best_score = list(seq), score
-    sequences, scores = beam_search(step, {"x": np.zeros(1)}, 1, END, 4, beam_width=64,
-                                    length_penalty=0.0)
+    sequences, scores = beam_search(
+        step, {"x": np.zeros(1)}, 1, END, 4, beam_width=64, length_penalty=0.0
+    )
     assert sequences == [best]
     np.testing.assert_allclose(scores[0], best_score, atol=1e-9)
 
@@ -172,8 +174,15 @@ def test_beam_search_rejects_zero_width():
 
 @pytest.mark.parametrize(
     ("a", "b", "distance"),
-    [("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("", "", 0), ("flaw", "lawn", 2),
-     ("same", "same", 0), (["T", "AH", "M"], ["T", "AA", "M", "EY"], 2)],
+    [
+        ("kitten", "sitting", 3),
+        ("", "abc", 3),
+        ("abc", "", 3),
+        ("", "", 0),
+        ("flaw", "lawn", 2),
+        ("same", "same", 0),
+        (["T", "AH", "M"], ["T", "AA", "M", "EY"], 2),
+    ],
 )
 def test_edit_distance_hand_worked(a, b, distance):
     assert edit_distances([a], [b]).tolist() == [distance]
@@ -234,7 +243,9 @@ def _tiny_seq2seq(attention: bool):
     previous = keras.Input((None,), dtype="int32")
     encoded = layers.Embedding(9, 6, mask_zero=True)(source)
     encoded = layers.GRU(5, return_sequences=True)(encoded)
-    initial = layers.Dense(7, activation="tanh", name="bridge")(layers.GlobalAveragePooling1D()(encoded))
+    initial = layers.Dense(7, activation="tanh", name="bridge")(
+        layers.GlobalAveragePooling1D()(encoded)
+    )
     y = layers.Embedding(8, 4, name="target_embedding")(previous)
     decoded = layers.GRU(7, return_sequences=True, name="decoder")(y, initial_state=initial)
     if attention:

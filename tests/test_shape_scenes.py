@@ -33,7 +33,9 @@ def kind_from_pixels(image, shape):
     painted = np.sum((image.astype(float) - COLOURS[shape.colour]) ** 2, axis=-1) < 60**2
     window = np.zeros(painted.shape, bool)
     r = int(np.ceil(shape.radius)) + 2
-    window[max(int(shape.y) - r, 0) : int(shape.y) + r, max(int(shape.x) - r, 0) : int(shape.x) + r] = True
+    window[
+        max(int(shape.y) - r, 0) : int(shape.y) + r, max(int(shape.x) - r, 0) : int(shape.x) + r
+    ] = True
     painted &= window
 
     def iou(kind):

@@ -95,7 +95,9 @@ def load_g2p(
         )
     pool = len(words) - held_out
     if train_size is not None and not 1 <= train_size <= pool:
-        raise ValueError(f"train_size must be between 1 and {pool} (or None for all), got {train_size}")
+        raise ValueError(
+            f"train_size must be between 1 and {pool} (or None for all), got {train_size}"
+        )
     order = np.random.default_rng(seed).permutation(len(words))
     bounds = {
         "test": (0, test_size),

@@ -22,7 +22,7 @@ import numpy as np
 SAMPLE_RATE = 8000
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BANK_FILE = "digit_bank.npz"
-BANK_SHA256 = "TO_BE_FILLED"
+BANK_SHA256 = "6cce5e6989f50c1da9cf1babd5c3be0ba0cfb689ebfbe05c98e96e908ee9e812"
 WAV_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
 
 
@@ -45,13 +45,32 @@ class DigitClips:
     def select(self, keep: np.ndarray) -> DigitClips:
         keep = np.flatnonzero(keep)
         return DigitClips(
-            tuple(self.clips[i] for i in keep), self.digits[keep], tuple(self.speakers[i] for i in keep)
+            tuple(self.clips[i] for i in keep),
+            self.digits[keep],
+            tuple(self.speakers[i] for i in keep),
         )
 
     def split_by_speaker(self, test_speakers) -> tuple[DigitClips, DigitClips]:
         """(clips of the other speakers, clips of ``test_speakers``)."""
         test = np.isin(np.array(self.speakers), list(test_speakers))
         return self.select(~test), self.select(test)
+
+
+MU = 255
+
+
+def mu_law_encode(audio: np.ndarray) -> np.ndarray:
+    """Waveform in [-1, 1] -> uint8 mu-law codes (the companding of G.711 telephone audio)."""
+    compressed = np.sign(audio) * np.log1p(MU * np.abs(audio)) / np.log1p(MU)
+    return np.round((compressed + 1) / 2 * MU).astype(np.uint8)
+
+
+def mu_law_decode(codes: np.ndarray) -> np.ndarray:
+    """uint8 mu-law codes -> float32 waveform in [-1, 1]."""
+    compressed = codes.astype(np.float32) / MU * 2 - 1
+    return (np.sign(compressed) * np.expm1(np.abs(compressed) * np.log1p(MU)) / MU).astype(
+        np.float32
+    )
 
 
 def _bank_path() -> Path:
@@ -68,7 +87,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_digit_bank(path: str | Path | None = None, expected_sha256: str | None = None) -> DigitClips:
+def load_digit_bank(
+    path: str | Path | None = None, expected_sha256: str | None = None
+) -> DigitClips:
     """The embedded espeak-ng digit bank (or the file at ``path``), checked against its checksum.
 
     Raises DataError if the file is missing, its checksum differs (corrupted or edited) or it
@@ -76,8 +97,10 @@ def load_digit_bank(path: str | Path | None = None, expected_sha256: str | None 
     """
     path = Path(path) if path is not None else _bank_path()
     expected = expected_sha256 or BANK_SHA256
-    rebuild = "reinstall the package (pip install --force-reinstall seqcourse) or rebuild the " \
-              "bank with `python data/build_digit_bank.py` (needs espeak-ng)"
+    rebuild = (
+        "reinstall the package (pip install --force-reinstall seqcourse) or rebuild the "
+        "bank with `python data/build_digit_bank.py` (needs espeak-ng)"
+    )
     if not path.is_file():
         raise DataError(f"the spoken-digit bank {path} is missing; {rebuild}")
     actual = sha256(path)
@@ -92,9 +115,8 @@ def load_digit_bank(path: str | Path | None = None, expected_sha256: str | None 
             digits, speakers = bank["digits"], bank["speakers"]
     except (OSError, KeyError, ValueError) as error:
         raise DataError(f"cannot read the spoken-digit bank {path} ({error}); {rebuild}") from error
-    clips = tuple(
-        (audio[a:b].astype(np.float32) / 32768.0) for a, b in zip(offsets[:-1], offsets[1:], strict=True)
-    )
+    audio = mu_law_decode(audio)
+    clips = tuple(audio[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True))
     return DigitClips(clips, digits.astype(int), tuple(str(s) for s in speakers))
 
 
