@@ -116,3 +116,16 @@ def test_bad_arguments():
         load_shape_scenes("dev", 3)
     with pytest.raises(ValueError, match="n must"):
         load_shape_scenes("train", 0)
+
+
+def test_bleu_accepts_either_reference_and_penalises_a_wrong_word():
+    """How notebook 07 scores captions: NLTK's corpus BLEU-4 against all references."""
+    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
+
+    _, captions, _ = load_shape_scenes("test", 40)
+    several = [refs for refs in captions if len(refs) == 2][:10]
+    smooth = SmoothingFunction().method1
+    assert corpus_bleu(several, [refs[1] for refs in several], smoothing_function=smooth) == 1.0
+    wrong = [[("green" if w == "red" else "red") if w in COLOURS else w for w in refs[0]]
+             for refs in several]  # fmt: skip
+    assert corpus_bleu(several, wrong, smoothing_function=smooth) < 0.8
