@@ -84,7 +84,7 @@ def test_video_folder_loader_samples_resizes_and_labels(tmp_path):
 
 
 def test_video_folder_errors_name_the_file(tmp_path):
-    from seqcourse.datasets.spoken_digits import DataError
+    from seqcourse.datasets.errors import DataError
     from seqcourse.datasets.video_folder import load_video_folder
 
     (tmp_path / "jump").mkdir()

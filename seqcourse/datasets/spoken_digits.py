@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from seqcourse.datasets.errors import DataError
+
 SAMPLE_RATE = 8000
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BANK_FILE = "digit_bank.npz"
 BANK_SHA256 = "6cce5e6989f50c1da9cf1babd5c3be0ba0cfb689ebfbe05c98e96e908ee9e812"
 WAV_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
-
-
-class DataError(ValueError):
-    """A data file is missing, corrupted or in the wrong format; the message says how to fix it."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcourse.datasets.spoken_digits import DataError
+from seqcourse.datasets.errors import DataError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
