@@ -82,8 +82,9 @@ def greedy_search(step, state: dict, start_id: int, end_id: int, max_length: int
     done = np.zeros(n, bool)
     for _ in range(max_length):
         log_probs, state = step(tokens, state)
-        tokens = np.asarray(log_probs).argmax(-1)
-        scores += np.where(done, 0.0, np.asarray(log_probs)[np.arange(n), tokens])
+        log_probs = np.asarray(log_probs)
+        tokens = log_probs.argmax(-1)
+        scores += np.where(done, 0.0, log_probs[np.arange(n), tokens])
         for i in np.flatnonzero(~done & (tokens != end_id)):
             sequences[i].append(int(tokens[i]))
         done |= tokens == end_id
@@ -162,16 +163,16 @@ def attention_decoder_step(model: keras.Model):
     """The step function of a trained encoder-decoder whose decoder is one recurrent layer.
 
     The model's layers must be named: ``"target_embedding"`` (Embedding of the previous
-    token), ``"decoder"`` (a GRU/LSTM/RNN layer; its cell does one step), ``"logits"`` (Dense
-    over the vocabulary) and, if the model attends, ``"attention"`` (an
-    :class:`~seqcourse.layers.AdditiveAttention` called as ``attention(decoder_output,
-    encoder_outputs)``) followed by ``"combine"`` (Dense on ``[decoder_output, context]``).
+    token), ``"decoder"`` (a GRU or SimpleRNN layer: its cell does one step and has one
+    state), ``"logits"`` (Dense over the vocabulary) and, if the model attends,
+    ``"attention"`` (an :class:`~seqcourse.layers.AdditiveAttention` called as
+    ``attention(decoder_output, encoder_outputs)``) followed by ``"combine"`` (Dense on
+    ``[decoder_output, context]``).
 
     Returns ``step(tokens, state) -> (log_probs, new_state)`` for :func:`greedy_search` and
-    :func:`beam_search`. ``state`` holds ``"h"`` (the decoder state (n, units): a GRU or SimpleRNN
-    decoder, whose cell has one state), ``"values"`` (encoder
-    outputs (n, steps, features), used only with attention) and optionally ``"mask"`` (n,
-    steps) bool.
+    :func:`beam_search`. ``state`` holds ``"h"`` (the decoder state, (n, units)),
+    ``"values"`` (encoder outputs (n, steps, features), used only with attention) and
+    optionally ``"mask"`` ((n, steps) bool).
     """
     names = {layer.name for layer in model.layers}
     missing = {"target_embedding", "decoder", "logits"} - names

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -69,9 +71,6 @@ def forecast_windows(
         ValueError: if there is not enough history before ``first_target`` or the split is
             shorter than one horizon.
     """
-    import keras
-    import numpy as np
-
     values = np.asarray(values, "float32")
     values = values[:, None] if values.ndim == 1 else values
     if first_target - window < 0:

@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
+from seqcourse.datasets.errors import DataError
 from seqcourse.datasets.spoken_digits import (
     DIGIT_WORDS,
     SAMPLE_RATE,
-    DataError,
     DigitClips,
     _bank_path,
     compose_utterances,
