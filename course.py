@@ -39,8 +39,9 @@ def setup() -> None:
         "installing seqcourse[dev] and its dependencies (TensorFlow is large: a few minutes) …",
         flush=True,
     )
-    subprocess.run([PYTHON, "-m", "pip", "install", "--upgrade", "pip"], check=True)
-    subprocess.run([PYTHON, "-m", "pip", "install", "-e", f"{ROOT}[dev]"], check=True)
+    quiet = ["--quiet", "--disable-pip-version-check"]
+    subprocess.run([PYTHON, "-m", "pip", "install", *quiet, "--upgrade", "pip"], check=True)
+    subprocess.run([PYTHON, "-m", "pip", "install", *quiet, "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(wanted)
 
 

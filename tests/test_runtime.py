@@ -28,12 +28,44 @@ def test_setup_seeds_and_reports(monkeypatch, capsys):
     second = (np.random.rand(), float(keras.random.uniform(())))
     assert first == second
     out = capsys.readouterr().out
-    assert "mode : fast" in out and "TensorFlow" in out and "Keras" in out and "CPU" in out
+    assert "mode : fast" in out and "TensorFlow" in out and "Keras" in out
     assert info.mode == "fast" and info.keras == keras.__version__ and info.colab is False
     assert info.grading is False and "autograder" not in out
     monkeypatch.setenv("SEQCOURSE_GRADING", "1")
     assert seqcourse.setup(seed=7).grading is True
     assert "[autograder run]" in capsys.readouterr().out
+
+
+def test_device_line_names_the_device_tensorflow_sees(capsys):
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    info = seqcourse.setup(seed=7)
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("device"))
+    assert info.device in line
+    if gpus:
+        assert f"GPU x{len(gpus)}" in line and "CPU" not in line and not info.deterministic
+    else:
+        assert "CPU only" in line and "GPU" not in line and info.deterministic
+
+
+def test_setup_names_a_visible_gpu_and_leaves_determinism_off(monkeypatch):
+    import tensorflow as tf
+
+    fake = [tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")]
+    grown = []
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: fake if kind == "GPU" else []
+    )
+    monkeypatch.setattr(
+        tf.config.experimental, "set_memory_growth", lambda d, enable: grown.append((d, enable))
+    )
+    monkeypatch.setattr(
+        tf.config.experimental, "get_device_details", lambda d: {"device_name": "NVIDIA H100"}
+    )
+    info = seqcourse.setup(seed=7, quiet=True)
+    assert info.device == "GPU x1 (NVIDIA H100)" and info.deterministic is False
+    assert grown == [(fake[0], True)]
 
 
 def test_record_appends_to_the_record_file(tmp_path, monkeypatch, capsys):
@@ -69,3 +101,33 @@ def test_colab_url_uses_the_one_repository_url():
     assert (
         url == f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/x.ipynb"
     )
+
+
+RERUN_SCRIPT = """
+import numpy as np, tensorflow as tf, keras
+import seqcourse
+seqcourse.setup(seed=7, quiet=True)
+x = np.random.default_rng(0).normal(size=(256, 12, 3)).astype("float32")
+y = (x[:, :, 0].sum(1) > 0).astype("float32")
+ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(256, seed=0).batch(32)
+model = keras.Sequential([keras.Input((12, 3)), keras.layers.GRU(8), keras.layers.Dropout(0.2),
+                          keras.layers.Dense(1, activation="sigmoid")])
+model.compile("adam", "binary_crossentropy")
+model.fit(ds, epochs=2, verbose=0)
+print(np.concatenate([w.ravel() for w in model.get_weights()]).tobytes().hex())
+"""
+
+
+def test_reruns_in_fresh_processes_train_bit_identical_models():
+    """setup() seeds everything and turns on op determinism (no GPU here), so two runs of the
+    same training on one machine agree to the last bit: shuffling, dropout, initialisers."""
+    import subprocess
+    import sys
+
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", RERUN_SCRIPT], capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]

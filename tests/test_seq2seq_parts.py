@@ -147,6 +147,102 @@ def test_beam_search_returns_the_best_of_an_exhaustive_search():
     np.testing.assert_allclose(scores[0], best_score, atol=1e-9)
 
 
+# A recurrent toy "model" for batched searches: 4 tokens (0 = end, 1 = start, 2, 3). Its
+# next-token distribution depends on the input (a constant row "x", which also shifts the
+# end token's logit, so some inputs like to stop early and others never) and on a state "h"
+# that every token moves. Decoding several inputs at once must give each its own answer.
+_TOY = np.random.default_rng(792)
+TOY_EMBED, TOY_REC = _TOY.normal(size=(4, 3)), _TOY.normal(size=(3, 3))
+TOY_OUT, TOY_IN = _TOY.normal(size=(3, 4)) * 1.5, _TOY.normal(size=(4, 3))
+TOY_X = _TOY.normal(size=(4, 4)) + np.array([[2.5], [0.5], [-0.5], [-5.0]]) * np.eye(4)[END]
+TOY_MAX_LENGTH = 4
+
+
+def toy_step(tokens, state):
+    h = np.tanh(state["h"] @ TOY_REC + TOY_EMBED[tokens] + state["x"] @ TOY_IN)
+    logits = h @ TOY_OUT + state["x"]
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    return log_probs, {"x": state["x"], "h": h}
+
+
+def toy_state():
+    return {"x": TOY_X.copy(), "h": np.tanh(TOY_X[:, :3])}
+
+
+def exhaustive_best(row, length_penalty):
+    """Best output of input ``row`` over every token sequence, found by walking the whole tree
+    with single-row calls of the step function: a sequence that ends before TOY_MAX_LENGTH
+    steps scores log P / (tokens + 1) ** penalty, one still open after TOY_MAX_LENGTH steps
+    log P / TOY_MAX_LENGTH ** penalty."""
+    candidates = []
+
+    def walk(prefix, token, state, score):
+        log_probs, state = toy_step(np.array([token]), state)
+        length = len(prefix) + 1
+        candidates.append(((score + log_probs[0, END]) / length**length_penalty, prefix))
+        for nxt in (1, 2, 3):
+            if length == TOY_MAX_LENGTH:
+                candidates.append(((score + log_probs[0, nxt]) / length**length_penalty,
+                                   [*prefix, nxt]))  # fmt: skip
+            else:
+                walk([*prefix, nxt], nxt, state, score + log_probs[0, nxt])
+
+    state = {key: value[row : row + 1] for key, value in toy_state().items()}
+    walk([], 1, state, 0.0)
+    assert len(candidates) == 1 + 3 + 9 + 27 + 81
+    return max(candidates, key=lambda c: c[0])
+
+
+def greedy_rollout(row, max_length):
+    """Input ``row`` decoded alone by taking the most likely token at every step."""
+    state = {key: value[row : row + 1] for key, value in toy_state().items()}
+    token, tokens, total = 1, [], 0.0
+    for _ in range(max_length):
+        log_probs, state = toy_step(np.array([token]), state)
+        token = int(np.argmax(log_probs[0]))
+        total += log_probs[0, token]
+        if token == END:
+            break
+        tokens.append(token)
+    return tokens, total
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_batched_beam_search_matches_each_inputs_own_exhaustive_search(length_penalty):
+    best = [exhaustive_best(row, length_penalty) for row in range(len(TOY_X))]
+    # the inputs really differ: four different answers, some ending early, some still open
+    assert len({tuple(seq) for _, seq in best}) == len(best)
+    assert {len(seq) for _, seq in best} & {0, 1, 2} and TOY_MAX_LENGTH in {len(s) for _, s in best}
+    # and some winner overtakes the locally best choice, so the beam reorders its hypotheses
+    # (each must keep its own state and history when it moves to another slot)
+    assert any(seq != greedy_rollout(row, TOY_MAX_LENGTH)[0] for row, (_, seq) in enumerate(best))
+    # 108 = 4 tokens x 27 open prefixes: wide enough that nothing is pruned
+    sequences, scores = beam_search(toy_step, toy_state(), 1, END, TOY_MAX_LENGTH,
+                                    beam_width=108, length_penalty=length_penalty)  # fmt: skip
+    assert sequences == [seq for _, seq in best]
+    np.testing.assert_allclose(scores, [score for score, _ in best], atol=1e-9)
+
+
+@pytest.mark.parametrize("beam_width", [2, 3])
+def test_batched_beam_search_equals_decoding_each_input_alone(beam_width):
+    together = beam_search(toy_step, toy_state(), 1, END, 6, beam_width=beam_width)
+    for row in range(len(TOY_X)):
+        alone = {key: value[row : row + 1] for key, value in toy_state().items()}
+        sequences, scores = beam_search(toy_step, alone, 1, END, 6, beam_width=beam_width)
+        assert together[0][row] == sequences[0]
+        np.testing.assert_allclose(together[1][row], scores[0], atol=1e-9)
+    assert len({tuple(seq) for seq in together[0]}) > 1
+
+
+def test_batched_greedy_search_follows_each_inputs_own_argmax():
+    sequences, scores = greedy_search(toy_step, toy_state(), 1, END, 6)
+    for row in range(len(TOY_X)):
+        expected, total = greedy_rollout(row, 6)
+        assert sequences[row] == expected
+        np.testing.assert_allclose(scores[row], total, atol=1e-9)
+    assert len({tuple(seq) for seq in sequences}) > 1
+
+
 def test_length_penalty_prefers_longer_outputs_with_better_average():
     # start -> end directly: 0.45; start -> a -> b -> end: 0.55 * 0.9 * 0.9 = 0.4455 (a little
     # less likely in total, far more likely per token)

@@ -57,24 +57,49 @@ def test_window_errors():
 # ---------------------------------------------------------------- baselines and metrics
 
 
-def test_baselines_on_a_hand_made_series():
-    period = 4
-    pattern = np.array([1.0, 3.0, 2.0, 0.0])
-    series = np.tile(pattern, 10) + np.repeat(np.arange(10.0), 4) * 0  # purely seasonal
-    origins = np.arange(10, 30)
-    naive = last_value_forecast(series, origins, horizon=3)
-    np.testing.assert_array_equal(naive, np.repeat(series[origins][:, None], 3, axis=1))
-    seasonal = seasonal_naive_forecast(series, origins, horizon=3, period=period)
-    truth = np.stack([series[origins + h] for h in (1, 2, 3)], axis=1)
-    np.testing.assert_array_equal(seasonal, truth)  # exact on a purely seasonal series
+def test_last_value_forecast_repeats_the_value_at_each_origin():
+    series = np.array([5.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+    forecast = last_value_forecast(series, np.array([2, 5, 7]), horizon=3)
+    np.testing.assert_array_equal(forecast, [[4, 4, 4], [9, 9, 9], [6, 6, 6]])
+
+
+def test_seasonal_naive_is_exact_on_a_purely_seasonal_series():
+    series = np.tile([1.0, 3.0, 2.0, 0.0], 10)  # period 4
+    seasonal = seasonal_naive_forecast(series, np.array([3, 4, 5, 6, 30]), horizon=3, period=4)
+    np.testing.assert_array_equal(seasonal, [[1, 3, 2], [3, 2, 0], [2, 0, 1], [0, 1, 3], [0, 1, 3]])
     with pytest.raises(ValueError, match="period"):
-        seasonal_naive_forecast(series, np.array([2]), horizon=1, period=period)
+        seasonal_naive_forecast(series, np.array([2]), horizon=1, period=4)
+
+
+def test_seasonal_naive_beyond_one_season_repeats_the_last_observed_season():
+    series = np.arange(12.0) ** 2  # no season at all: every value names its step
+    forecast = seasonal_naive_forecast(series, np.array([4, 6]), horizon=7, period=3)
+    # from origin 4 the last observed season is steps 2, 3, 4 (values 4, 9, 16), repeated
+    np.testing.assert_array_equal(forecast, [[4, 9, 16, 4, 9, 16, 4], [16, 25, 36, 16, 25, 36, 16]])
+
+
+def test_seasonal_naive_never_reads_past_its_origin():
+    series = np.arange(20.0) ** 2
+    for origin in (3, 7, 10):
+        hidden = series.copy()
+        hidden[origin + 1 :] = np.nan  # the future is unknown at the origin
+        forecast = seasonal_naive_forecast(hidden, np.array([origin]), horizon=9, period=4)
+        assert np.isfinite(forecast).all()
+        assert set(forecast[0]) == set(series[origin - 3 : origin + 1])
 
 
 def test_mase_scales_by_the_in_sample_naive_error():
     train = np.array([0.0, 2.0, 4.0, 6.0])  # one-step naive error = 2
     assert mase(np.array([1.0, 1.0]), np.array([0.0, 2.0]), train) == pytest.approx(0.5)
     assert mase(np.array([1.0]), np.array([1.0]), train, period=2) == 0.0
+
+
+def test_mase_with_a_seasonal_scale():
+    train = np.array([2.0, 0.0, 5.0, 1.0, 9.0, 4.0])
+    # 2-step naive errors on train: |5-2|, |1-0|, |9-5|, |4-1| -> mean 11/4; the forecast's
+    # errors: |3-1|, |1-2|, |2-6| -> mean 7/3 (with period 1 the scale would be 24/5)
+    got = mase(np.array([3.0, 1.0, 2.0]), np.array([1.0, 2.0, 6.0]), train, period=2)
+    assert got == pytest.approx((7 / 3) / (11 / 4))
 
 
 # ---------------------------------------------------------------- data

@@ -23,6 +23,7 @@ points and role, so a grader finds them even if a student edits the header comme
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,29 @@ class Exercise:
     cell_index: int
     public_tests: list[str] = field(default_factory=list)
     hidden_tests: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # what the exercise cell defines
+
+
+def python_source(source: str) -> str:
+    """A cell's source with IPython-only lines (``%magic``, ``!shell``) blanked, for ``ast``."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
+def defined_names(source: str) -> list[str]:
+    """Top-level functions, classes and variables a cell defines, in order."""
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return list(dict.fromkeys(names))
 
 
 @dataclass
@@ -149,7 +173,9 @@ def read_assignment(path: str | Path) -> Assignment:
             ex_id, points = header
             if ex_id in exercises:
                 raise FormatError(f"{where}: exercise {ex_id} is declared twice")
-            current = exercises[ex_id] = Exercise(ex_id, points, index)
+            current = exercises[ex_id] = Exercise(
+                ex_id, points, index, names=defined_names(cell.source)
+            )
             continue
         called = {m["id"] for m in _CHECK_CALL.finditer(cell.source)}
         is_test = bool(called) or BEGIN_HIDDEN in cell.source
@@ -182,9 +208,17 @@ def solution_cells(nb) -> dict[str, int]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        meta = cell.get("metadata", {}).get(METADATA_KEY, {})
-        if meta.get("role") == "solution" and meta.get("exercise"):
-            found[str(meta["exercise"])] = index
+        meta = cell.get("metadata")
+        meta = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
+        if (
+            isinstance(meta, dict)
+            and meta.get("role") == "solution"
+            and isinstance(meta.get("exercise"), str)
+            and re.fullmatch(r"\d+\.\d+", meta["exercise"])
+        ):
+            found[meta["exercise"]] = index
+            continue
+        if not isinstance(cell.get("source"), str):
             continue
         header = parse_header(cell.source)
         if header:

@@ -8,14 +8,42 @@ numerical computation, never the reference solution.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-_REGISTRY: dict[str, list[tuple[str, Callable]]] = {}
+_REGISTRY: dict[str, list[tuple[str, Callable, bool]]] = {}
+REPLACES: dict[str, tuple[str, ...]] = {}  # exercise id -> APIs the exercise exists to replace
+_SALT: list[int] = []  # set by the grader: fresh inputs for every grading run
+
+
+def fresh_rng(seed: int) -> np.random.Generator:
+    """The random generator of a check: ``seed`` alone in a notebook (same inputs each time),
+    mixed with a per-run salt when the grader judges (inputs no one has seen before)."""
+    return np.random.default_rng([seed, *_SALT])
+
+
+def set_salt(salt: int | None) -> None:
+    """Make every :func:`fresh_rng` draw depend on ``salt`` (None: back to fixed seeds)."""
+    _SALT[:] = [] if salt is None else [int(salt) % 2**63]
+
+
+class StudentError(Exception):
+    """An exception raised by the student's code in their kernel, as the grader sees it."""
+
+    def __init__(self, name: str, message: str, own: bool = False):
+        super().__init__(f"{name}: {message}")
+        self.name, self.message, self.own = name, message, own
+
+
+class StudentNotImplemented(StudentError, NotImplementedError):
+    """The student's function raised NotImplementedError in their kernel."""
 
 
 class CheckFailed(AssertionError):
@@ -30,19 +58,66 @@ class CheckResult:
     passed: bool
     message: str = ""
     not_attempted: bool = False
+    gate: bool = False  # a shape/type check: if it fails the exercise scores 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def public_check(exercise_id: str, name: str):
-    """Decorator registering ``fn(*answers)`` as a public check of ``exercise_id``."""
+def public_check(exercise_id: str, name: str, gate: bool = False):
+    """Decorator registering ``fn(*answers)`` as a public check of ``exercise_id``.
+
+    A ``gate`` (shape, type) earns no points: when it fails, the whole exercise scores 0."""
 
     def register(fn):
-        _REGISTRY.setdefault(exercise_id, []).append((name, fn))
+        _REGISTRY.setdefault(exercise_id, []).append((name, fn, gate))
         return fn
 
     return register
+
+
+IN_KERNEL: set[str] = set()  # exercises whose checks cannot run as probe + judge yet
+
+
+def judge_in_kernel(*exercise_ids: str) -> None:
+    """Mark exercises the grader must still judge inside the student's kernel (their checks
+    need objects, e.g. a Keras model, or thousands of calls). Not tamper-proof: the grader
+    says so in the result log and the README lists them."""
+    IN_KERNEL.update(exercise_ids)
+
+
+def replaces(exercise_id: str, *apis: str) -> None:
+    """Declare the APIs exercise ``exercise_id`` makes students write themselves."""
+    REPLACES[exercise_id] = tuple(apis)
+
+
+def banned_uses(source: str, apis) -> list[str]:
+    """The names of ``apis`` that ``source`` refers to (names, attributes, imports, strings)."""
+    apis = set(apis)
+    if not apis:
+        return []
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in apis:
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in apis:
+            found.add(node.attr)
+        elif isinstance(node, ast.alias) and node.name.split(".")[-1] in apis:
+            found.add(node.name.split(".")[-1])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.update(a for a in apis if node.value.strip() == a)
+    return sorted(found)
+
+
+def ban_message(exercise_id: str, used: list[str]) -> str:
+    return (
+        f"uses {', '.join(used)}, which exercise {exercise_id} asks you to write yourself "
+        "(this scores 0)"
+    )
 
 
 def _load_checks(exercise_id: str) -> list[tuple[str, Callable]]:
@@ -60,8 +135,32 @@ def _load_checks(exercise_id: str) -> list[tuple[str, Callable]]:
     return _REGISTRY[exercise_id]
 
 
+def load_replaces(exercise_id: str) -> tuple[str, ...]:
+    """The APIs exercise ``exercise_id`` replaces (loads its checks module)."""
+    _load_checks(exercise_id)
+    return REPLACES.get(exercise_id, ())
+
+
+def raised_by_answer(err: BaseException, answers) -> bool:
+    """Did one of ``answers`` itself raise ``err`` (not a helper it called)?"""
+    if isinstance(err, StudentError):
+        names = {getattr(a, "__name__", None) for a in answers}
+        return err.own and getattr(err, "function", None) in names
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return False
+    last = frames[-1]
+    for answer in answers:
+        code = getattr(answer, "__code__", None)
+        if code is not None and (last.filename, last.name) == (code.co_filename, code.co_name):
+            return True
+    return False
+
+
 def describe_error(err: BaseException) -> str:
     """A one-line description of an exception raised by student code, with where it happened."""
+    if isinstance(err, StudentError):
+        return f"your code raised {err.name}: {err.message}"
     frames = traceback.extract_tb(err.__traceback__)
     student = [f for f in frames if "seqcourse" not in f.filename.replace("\\", "/").split("/")]
     where = f" (line {student[-1].lineno} of your code)" if student else ""
@@ -71,20 +170,56 @@ def describe_error(err: BaseException) -> str:
 def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
     """Run every public check of ``exercise_id`` on ``answers``; never raises for student errors."""
     results = []
-    for name, fn in _load_checks(exercise_id):
+    checks = _load_checks(exercise_id)
+    sources = []
+    for answer in answers:
         try:
-            fn(*answers)
-        except NotImplementedError:
-            return [
-                CheckResult(n, False, "not attempted yet", True) for n, _ in _REGISTRY[exercise_id]
-            ]
+            sources.append(inspect.getsource(answer))
+        except (TypeError, OSError):
+            pass
+    used = sorted({u for s in sources for u in banned_uses(s, REPLACES.get(exercise_id, ()))})
+    if used:
+        return [
+            CheckResult("written from scratch", False, ban_message(exercise_id, used), gate=True)
+        ]
+    probes = answers if exercise_id in IN_KERNEL else [_probe(a) for a in answers]
+    for name, fn, gate in checks:
+        try:
+            fn(*probes)
+        except NotImplementedError as err:
+            if raised_by_answer(err, answers):
+                return [CheckResult(n, False, "not attempted yet", True, g) for n, _, g in checks]
+            results.append(CheckResult(name, False, describe_error(err), gate=gate))
         except AssertionError as err:
-            results.append(CheckResult(name, False, str(err) or "assertion failed"))
+            results.append(CheckResult(name, False, str(err) or "assertion failed", gate=gate))
         except Exception as err:  # the student's code may raise anything
-            results.append(CheckResult(name, False, describe_error(err)))
+            results.append(CheckResult(name, False, describe_error(err), gate=gate))
         else:
-            results.append(CheckResult(name, True))
+            results.append(CheckResult(name, True, gate=gate))
     return results
+
+
+def _probe(answer):
+    """``answer`` as the grader sees it: its return values pass through the same plain-data
+    conversion as in grading, so a notebook's check and the grader agree."""
+    if not callable(answer) or getattr(answer, "is_remote", False):
+        return answer
+
+    def probed(*args, **kwargs):
+        from seqcourse.grading.plain import NotPlain, as_sent
+
+        value = answer(*args, **kwargs)
+        try:
+            return as_sent(value)
+        except NotPlain as err:
+            name = getattr(answer, "__name__", "your function")
+            raise CheckFailed(
+                f"{name} returned {type(value).__name__}, which the grader cannot receive: "
+                f"{err} (return NumPy arrays, numbers, strings, or lists/tuples/dicts of them)"
+            ) from None
+
+    probed.__name__ = getattr(answer, "__name__", "answer")
+    return probed
 
 
 def format_report(exercise_id: str, results: list[CheckResult]) -> str:

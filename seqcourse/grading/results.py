@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -30,21 +32,36 @@ class ExerciseScore:
     def from_tests(
         cls, ex_id: str, points: float, tests: list[dict], cell_problem: str = ""
     ) -> ExerciseScore:
-        """Score an exercise from its test results: points x fraction of tests passed.
+        """Score an exercise from its test results.
 
+        Gates (shape/type tests) earn nothing but, failed, zero the exercise; the score is
+        points x the share of the other tests passed. "Not attempted" only when the
+        exercise's own function raised NotImplementedError (the tests say so).
         ``cell_problem`` says what went wrong running the exercise cell itself, if anything."""
-        if (
-            any(t.get("not_attempted") for t in tests)
-            or "raised NotImplementedError" in cell_problem
-        ):
+        tests = [_capped_test(t) for t in tests if isinstance(t, dict)][:100]
+        if tests and any(t.get("not_attempted") for t in tests):
             return cls(ex_id, points, 0.0, NOT_ATTEMPTED, "not attempted", tests)
-        passed = sum(bool(t.get("passed")) for t in tests)
-        total = len(tests)
-        score = round(points * passed / total, 2) if total else 0.0
-        status = PASSED if total and passed == total else (PARTIAL if passed else FAILED)
+        gates = [t for t in tests if t.get("gate")]
+        scored = [t for t in tests if not t.get("gate")]
         failures = [f"{t['name']}: {t.get('message', '')}" for t in tests if not t.get("passed")]
-        reason = "; ".join(([cell_problem] if cell_problem else []) + failures)
+        reason = "; ".join(([cell_problem] if cell_problem else []) + failures)[:2000]
+        if any(not t.get("passed") for t in gates) or not scored:
+            return cls(ex_id, points, 0.0, FAILED, reason or "no test ran", tests)
+        passed = sum(bool(t.get("passed")) for t in scored)
+        score = round(points * passed / len(scored), 2)
+        status = PASSED if passed == len(scored) else (PARTIAL if passed else FAILED)
         return cls(ex_id, points, score, status, reason, tests)
+
+
+def _capped_test(test: dict) -> dict:
+    """A test result with bounded text (messages come partly from student code)."""
+    return {
+        "name": str(test.get("name", "test"))[:200],
+        "passed": test.get("passed") is True,
+        "message": str(test.get("message", ""))[:1000],
+        "not_attempted": test.get("not_attempted") is True,
+        "gate": test.get("gate") is True,
+    }
 
 
 @dataclass
@@ -95,27 +112,119 @@ class SubmissionResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> SubmissionResult:
-        exercises = {k: ExerciseScore(**v) for k, v in data.get("exercises", {}).items()}
-        keep = {
-            k: data[k]
-            for k in ("submission", "assignment", "status", "reason", "seconds", "log")
-            if k in data
-        }
-        return cls(**keep, exercises=exercises)
+    def from_dict(cls, data: dict, assignment: Assignment) -> SubmissionResult:
+        """A result from a worker's report, validated against ``assignment`` (the grader's
+        own list of exercises and points: a report cannot add exercises or change points)."""
+        result = cls(str(data.get("submission", ""))[:1000], assignment.name)
+        status = data.get("status")
+        result.status = status if status in ("graded", "incomplete", "error") else "error"
+        result.reason = str(data.get("reason", ""))[:2000]
+        result.log = [str(line)[:500] for line in data.get("log", [])][:200]
+        reported = data.get("exercises", {})
+        for ex_id, ex in assignment.exercises.items():
+            got = reported.get(ex_id) if isinstance(reported, dict) else None
+            if not isinstance(got, dict):
+                result.exercises[ex_id] = ExerciseScore(ex_id, ex.points)
+                continue
+            tests = got.get("tests") if isinstance(got.get("tests"), list) else []
+            status = str(got.get("status", NOT_GRADED))
+            if tests:  # re-score from the tests: the score is the grader's arithmetic
+                score = ExerciseScore.from_tests(ex_id, ex.points, tests)
+                score.reason = str(got.get("reason", score.reason))[:2000]
+            else:
+                score = ExerciseScore(
+                    ex_id, ex.points, 0.0, status[:40], str(got.get("reason", ""))[:2000]
+                )
+            result.exercises[ex_id] = score
+        return result
 
     def save(self, path: str | Path) -> None:
         """Write the result as JSON atomically (a reader never sees half a file)."""
-        path = Path(path)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+        write_atomic(Path(path), json.dumps(self.to_dict(), indent=1))
+
+    def feedback_markdown(self) -> str:
+        """Per-student feedback: each test's verdict and message, no test source."""
+        lines = [
+            f"# {self.assignment}: {self.total:g} / {self.max_points:g}",
+            "",
+            f"Status: {self.status}" + (f" ({_md(self.reason)})" if self.reason else ""),
+            "",
+        ]
+        for e in self.exercises.values():
+            lines += [f"## Exercise {e.id}: {e.score:g} / {e.points:g} ({e.status})", ""]
+            if e.reason and not e.tests:
+                lines += [_md(e.reason), ""]
+            for t in e.tests:
+                mark = (
+                    "PASS"
+                    if t.get("passed")
+                    else ("not attempted" if t.get("not_attempted") else "FAIL")
+                )
+                kind = " (required shape/type check)" if t.get("gate") else ""
+                message = "" if t.get("passed") else f": {_md(t.get('message', ''))}"
+                lines.append(f"- **{mark}** {_md(t.get('name', ''))}{kind}{message}")
+            lines.append("")
+        return "\n".join(lines)
+
+    def gradescope(self) -> dict:
+        """This result in Gradescope's ``results.json`` format."""
+        tests = []
+        for e in self.exercises.values():
+            tests.append(
+                {
+                    "name": f"Exercise {e.id}",
+                    "score": e.score,
+                    "max_score": e.points,
+                    "status": "passed" if e.score >= e.points else "failed",
+                    "output": "\n".join(
+                        [e.reason] if e.reason and not e.tests else
+                        [("PASS " if t.get("passed") else "FAIL ") + t.get("name", "")
+                         + ("" if t.get("passed") else f": {t.get('message', '')}") for t in e.tests]
+                    ),
+                    "visibility": "visible",
+                }
+            )  # fmt: skip
+        return {
+            "score": self.total,
+            "output": self.summary() or "all tests passed",
+            "tests": tests,
+            "execution_time": self.seconds,
+        }
+
+
+def _md(text: str) -> str:
+    """Text from a result made safe to put in Markdown (no HTML, one line, bounded)."""
+    text = " ".join(str(text).split())[:1000]
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a fresh, exclusively created temporary file."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:50]}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _cell(text: str) -> str:
+    """A CSV field: bounded, one line, and never read as a formula by a spreadsheet."""
+    text = " ".join(str(text).split())[:1000]
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def write_csv(results: list[SubmissionResult], assignment: Assignment, path: str | Path) -> None:
     """One row per submission: status, one column per exercise, total, max and the reason."""
     ids = list(assignment.exercises)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    fh = io.StringIO(newline="")
+    if True:
         writer = csv.writer(fh)
         writer.writerow(
             [
@@ -130,5 +239,7 @@ def write_csv(results: list[SubmissionResult], assignment: Assignment, path: str
         for r in results:
             scores = [f"{r.exercises[i].score:g}" if i in r.exercises else "0" for i in ids]
             writer.writerow(
-                [r.submission, r.status, *scores, f"{r.total:g}", f"{r.max_points:g}", r.summary()]
-            )
+                [_cell(r.submission), r.status, *scores, f"{r.total:g}", f"{r.max_points:g}",
+                 _cell(r.summary())]
+            )  # fmt: skip
+    write_atomic(Path(path), fh.getvalue())

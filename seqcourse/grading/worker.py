@@ -1,35 +1,214 @@
-"""Grade one submission in its own kernel; run as ``python -m seqcourse.grading.worker``.
+"""Grade one submission: run its code in a sandboxed kernel, judge its answers here.
 
-The grader starts one worker process per submission. The worker executes the submission's
-code cells in order with a per-cell time limit; right after each exercise cell it injects the
-master's tests for that exercise and saves the result file, so scores obtained before a hang
-or a kernel crash are kept. It always leaves a result file, whatever the submission does.
+The grader starts one worker per submission (``python -m seqcourse.grading.worker
+--result-fd N``) and sends it its job as JSON on stdin (never on the command line, which other
+processes can read). The worker:
+
+1. reads the submission and finds its exercise cells (metadata of any shape is tolerated);
+2. checks each exercise's source for the APIs the exercise replaces (``ast``, in this process);
+3. executes the submission's code cells, up to its last exercise cell, in a kernel started by
+   :class:`~seqcourse.grading.sandbox.SandboxKernelManager`, with per-cell and total limits;
+4. right after each exercise cell, *judges* the exercise here: the master's public checks and
+   hidden tests run in this process, with the student's functions replaced by
+   :class:`RemoteFunction` proxies. A proxy call sends plain-data arguments (drawn from a seed
+   fresh for this run) to a generic probe in the kernel, which calls the student's function
+   and returns plain data (see :mod:`seqcourse.grading.plain`). Oracles, comparisons and
+   asserts all run here; no test source, expected value or secret ever reaches the kernel.
+5. reports the result after each exercise, and at the end, as JSON lines on the result pipe
+   (a file descriptor the kernel does not inherit; this process is made non-dumpable so the
+   kernel cannot reach it through ``/proc`` either).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
 import json
 import os
 import secrets
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from nbclient.exceptions import DeadKernelError
 
 from seqcourse.execution import CappedClient, KernelUnresponsive
-from seqcourse.grading.autograde import RESULT_MIME, injected_source
+from seqcourse.grading import plain, public_checks
 from seqcourse.grading.notebook_format import (
     METADATA_KEY,
     Assignment,
+    python_source,
     read_assignment,
     solution_cells,
 )
-from seqcourse.grading.results import FAILED, MISSING, ExerciseScore, SubmissionResult
+from seqcourse.grading.public_checks import (
+    CheckResult,
+    StudentError,
+    StudentNotImplemented,
+    ban_message,
+    banned_uses,
+    describe_error,
+    load_replaces,
+    run_public_checks,
+)
+from seqcourse.grading.results import MISSING, ExerciseScore, SubmissionResult
+from seqcourse.grading.sandbox import SandboxKernelManager, not_dumpable
 
 PROBE_TIMEOUT = 15  # seconds a kernel gets to answer after an interrupt
+
+
+class _Stop(BaseException):
+    """Grading of this submission cannot go on (kernel dead or hung, time is up).
+
+    A BaseException so that no check's ``except Exception`` swallows it."""
+
+
+class _Lazy:
+    """A module imported on first use (judges get Keras only when they need it)."""
+
+    def __init__(self, name: str):
+        self._name, self._module = name, None
+
+    def __getattr__(self, attr):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+class _SaltedNumpy:
+    """``numpy`` for hidden tests, except that ``np.random.default_rng(seed)`` mixes ``seed``
+    with this run's salt: a master's hidden test written with a fixed seed still draws inputs
+    no one has seen before."""
+
+    def __init__(self):
+        self.random = _SaltedRandom()
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+class _SaltedRandom:
+    def default_rng(self, seed=None):
+        if seed is None or isinstance(seed, (int, np.integer)):
+            return public_checks.fresh_rng(int(seed or 0))
+        return np.random.default_rng(seed)
+
+    def __getattr__(self, name):
+        return getattr(np.random, name)
+
+
+_CHECKS_MODULE = ""  # the checks module of the exercise being judged
+
+
+def _to_plain_args(value):
+    """Arguments as plain data; NumPy generators travel as their state."""
+    if isinstance(value, np.random.Generator):
+        return plain.rng_state(value)
+    if isinstance(value, RemoteFunction):  # a student function passed along: by name
+        return {"__student__": value.__name__}
+    module, qualname = getattr(value, "__module__", "") or "", getattr(value, "__qualname__", "")
+    if callable(value) and module.startswith("seqcourse.") and "<" not in qualname:
+        return {"__callable__": f"{module}:{qualname}"}  # a course function, by reference
+    if (
+        callable(value)
+        and _CHECKS_MODULE
+        and hasattr(importlib.import_module(_CHECKS_MODULE), qualname)
+    ):  # a helper a hidden test defines that the checks module also defines: that one
+        return {"__callable__": f"{_CHECKS_MODULE}:{qualname}"}
+    if type(value) in (list, tuple):
+        return type(value)(_to_plain_args(v) for v in value)
+    if type(value) is dict:
+        return {k: _to_plain_args(v) for k, v in value.items()}
+    return value
+
+
+class RemoteFunction:
+    """Stands for the student's function ``name`` in the grader: calling it runs the probe."""
+
+    is_remote = True
+
+    def __init__(self, name: str, session: _KernelSession):
+        self.__name__ = self.__qualname__ = name
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"<student function {self.__name__}>"
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+
+class _KernelSession:
+    """Runs cells and probes in one submission's kernel, within its time limits."""
+
+    def __init__(self, client: CappedClient, run_nb, result, start, cell_timeout, total_timeout):
+        self.client, self.run_nb, self.result = client, run_nb, result
+        self.start, self.cell_timeout, self.total_timeout = start, cell_timeout, total_timeout
+        self.probes = 0
+
+    def remaining(self) -> float:
+        return self.total_timeout - (time.monotonic() - self.start)
+
+    def execute(self, cell, label: str) -> str:
+        """Run ``cell``; "" (fine), "timeout" or the error it raised. _Stop if hopeless."""
+        remaining = self.remaining()
+        if remaining <= 1:
+            raise _Stop(f"total time limit of {self.total_timeout:g} s reached before {label}")
+        limit = min(self.cell_timeout, remaining)
+        try:
+            outcome = self.client.run_cell(cell, limit, PROBE_TIMEOUT)
+        except KernelUnresponsive as err:
+            raise _Stop(f"the kernel stopped responding after {label} timed out") from err
+        except DeadKernelError as err:
+            raise _Stop(f"the kernel died while running {label} (a crash or os._exit)") from err
+        if outcome == "timeout":
+            self.result.log.append(f"{label} exceeded the time limit ({limit:.0f} s); interrupted")
+        if self.client.dropped_chars(cell):
+            self.result.log.append(f"{label}: output beyond the cap was dropped")
+        return "timeout" if outcome == "timeout" else _cell_error(cell)
+
+    def call(self, name: str, args, kwargs):
+        try:
+            payload = plain.encode((list(_to_plain_args(args)), _to_plain_args(kwargs)))
+        except plain.NotPlain as err:
+            raise StudentError("GraderError", f"cannot send these arguments: {err}") from None
+        source = (
+            plain.PROBE_SOURCE
+            + f"\n_seqcourse_probe({name!r}, {payload!r}, {plain.PROBE_MIME!r})\n"
+            + "del _seqcourse_probe\n"
+        )
+        cell = nbformat.v4.new_code_cell(source)
+        self.run_nb.cells.append(cell)
+        self.probes += 1
+        try:
+            outcome = self.execute(cell, f"a call of {name}")
+        finally:
+            self.run_nb.cells.remove(cell)
+        if outcome == "timeout":
+            raise StudentError("Timeout", f"{name} did not return within the time limit")
+        reply = _probe_reply(cell)
+        if reply is None:
+            raise StudentError(
+                "NoResult", f"calling {name} gave no result ({outcome or 'no output'})"
+            )
+        if "value" in reply:
+            try:
+                return plain.decode(reply["value"])
+            except plain.NotPlain as err:
+                raise StudentError(
+                    "NotPlain", f"{name} returned something that is not plain data ({err})"
+                ) from None
+        error = str(reply.get("error", "Error"))[:100]
+        message = str(reply.get("message", ""))[:600]
+        own = reply.get("own") is True
+        cls = StudentNotImplemented if error == "NotImplementedError" else StudentError
+        err = cls(error, message, own)
+        err.function = name
+        raise err
 
 
 def _cell_error(cell) -> str:
@@ -40,16 +219,13 @@ def _cell_error(cell) -> str:
     return ""
 
 
-def _read_result(cell, token: str) -> list[dict] | None:
-    """The test results the injected cell emitted with ``token``, or None."""
+def _probe_reply(cell) -> dict | None:
     for out in cell.get("outputs", []):
-        data = (
-            out.get("data", {}).get(RESULT_MIME)
-            if out.get("output_type") == "display_data"
-            else None
-        )
-        if isinstance(data, dict) and data.get("token") == token:
-            return data.get("tests", [])
+        if out.get("output_type") != "display_data":
+            continue
+        data = out.get("data", {}).get(plain.PROBE_MIME)
+        if isinstance(data, dict):
+            return data
     return None
 
 
@@ -61,9 +237,18 @@ def read_submission(path: Path, assignment: Assignment, result: SubmissionResult
     except Exception as err:  # invalid JSON, not a notebook, unreadable file…
         result.close(f"not a readable notebook ({type(err).__name__}: {str(err)[:200]})", "error")
         return None
-    claimed = nb.metadata.get(METADATA_KEY, {}).get("notebook")
+    meta = nb.metadata.get(METADATA_KEY) if isinstance(nb.get("metadata"), dict) else None
+    if meta is not None and not isinstance(meta, dict):
+        result.log.append(f"notebook metadata {METADATA_KEY!r} is a {type(meta).__name__}; ignored")
+        meta = None
+    claimed = (meta or {}).get("notebook")
+    if claimed is not None and not isinstance(claimed, str):
+        result.log.append("notebook metadata names no notebook; ignored")
+        claimed = None
     if claimed and claimed != assignment.name:
-        result.close(f"this submission is notebook {claimed!r}, not {assignment.name!r}", "error")
+        result.close(
+            f"this submission is notebook {claimed[:80]!r}, not {assignment.name!r}", "error"
+        )
         return None
     if not cells or not set(solution_cells(nb)) & set(assignment.exercises):
         result.close(
@@ -73,121 +258,405 @@ def read_submission(path: Path, assignment: Assignment, result: SubmissionResult
     return nb
 
 
-def _score(ex, cell_outcome: str, grader, grader_outcome: str, token: str, cell_timeout: float):
-    """Score exercise ``ex`` from its injected test cell and how its own cell ran.
-
-    ``cell_outcome``/``grader_outcome``: "" (ran fine), "timeout", or the error the cell raised.
-    """
-    if grader_outcome == "timeout":
-        reason = f"the tests timed out after {cell_timeout:g} s (an endless loop?)"
-        return ExerciseScore(ex.id, ex.points, 0.0, FAILED, reason)
-    tests = _read_result(grader, token)
-    if tests is None:
-        reason = f"the tests could not run: {grader_outcome or 'no result'}"
-        return ExerciseScore(ex.id, ex.points, 0.0, FAILED, reason)
-    if cell_outcome == "timeout":
-        problem = "the exercise cell ran past the time limit and was interrupted"
-    else:
-        problem = f"the exercise cell raised {cell_outcome}" if cell_outcome else ""
-    return ExerciseScore.from_tests(ex.id, ex.points, tests, problem)
+SUSPICIOUS = ("register", "ast_transformers", "input_transformers_post", "meta_path",
+              "settrace", "setprofile", "_getframe", "f_back", "builtins", "__builtins__",
+              "/proc", "kill", "setsid", "fork")  # fmt: skip
 
 
-class _Stop(Exception):
-    """Grading of this submission cannot go on (kernel dead or hung, time is up)."""
+def suspicious_uses(nb) -> list[str]:
+    """Cells that reach for the interpreter's or the system's machinery (hooks, frames, import
+    system, /proc, signals). Not a verdict (nothing in the kernel takes part in one): a note
+    for the instructor, in the result's log."""
+    notes = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not isinstance(cell.source, str):
+            continue
+        found = banned_uses(cell.source, SUSPICIOUS)
+        found += [s for s in ("/proc",) if s in cell.source and s not in found]
+        if found:
+            notes.append(f"cell {index} uses {', '.join(sorted(set(found)))}: worth a look")
+    return notes[:20]
+
+
+def _is_check_cell(source: str) -> bool:
+    """A cell that only calls ``check(...)``: feedback for the student, skipped when grading."""
+    try:
+        body = ast.parse(python_source(source)).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(
+        isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Call)
+        and isinstance(s.value.func, ast.Name)
+        and s.value.func.id == "check"
+        for s in body
+    )
+
+
+def _reachable_source(nb, index: int, stop=frozenset()) -> str:
+    """The exercise cell's source plus every top-level function of the notebook it calls,
+    transitively (so a banned API cannot hide in a helper defined elsewhere), except the
+    functions in ``stop`` (other exercises' answers, judged on their own)."""
+    defs: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not isinstance(cell.source, str):
+            continue
+        try:
+            tree = ast.parse(python_source(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+                defs[node.name] = ast.get_source_segment(python_source(cell.source), node) or ""
+    sources, seen = [nb.cells[index].source], set()
+    pending = [nb.cells[index].source]
+    while pending:
+        try:
+            tree = ast.parse(python_source(pending.pop()))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in defs and node.id not in seen | stop:
+                seen.add(node.id)
+                sources.append(defs[node.id])
+                pending.append(defs[node.id])
+    return "\n\n".join(sources)
+
+
+def _free_names(source: str) -> set[str]:
+    """Names a test block reads but never binds."""
+    import builtins
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    }
+    bound |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    bound |= {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs
+    }
+    bound |= {
+        (a.asname or a.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    }
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return used - bound - set(dir(builtins))  # fmt: skip
+
+
+def master_imports(path) -> dict[str, str]:
+    """``name -> import statement`` for every top-level import of the master notebook, so that
+    a test can use what the master imports (from the grader's own environment)."""
+    found: dict[str, str] = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(python_source(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    name = (alias.asname or alias.name).split(".")[0]
+                    found.setdefault(name, ast.unparse(node))
+    return found
+
+
+def _namespace_for(source: str, namespace: dict, imports: dict, session) -> dict:
+    """What a test block needs: the grader's namespace, the master's imports (run here), and,
+    for any other name, the notebook's variable fetched from the kernel as plain data."""
+    scope = dict(namespace)
+    for name in sorted(_free_names(source) - scope.keys()):
+        if name in imports:
+            try:
+                exec(imports[name], scope)
+                continue
+            except Exception:
+                pass
+        try:
+            scope[name] = session.call(f"value:{name}", (), {})
+            session.result.log.append(f"a test used the notebook's variable {name}")
+        except StudentError:
+            pass  # the test will raise NameError, reported as its failure
+    return scope
+
+
+def _check_calls(source: str) -> str:
+    """Only the ``check(...)`` statements of a public check cell: the rest is the lesson's
+    demonstration code, for the notebook, not for the grade."""
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return source
+    keep = [
+        s
+        for s in tree.body
+        if isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Call)
+        and isinstance(s.value.func, ast.Name)
+        and s.value.func.id == "check"
+    ]
+    return "\n".join(ast.unparse(s) for s in keep)
+
+
+def judge_exercise(
+    ex, proxies: dict, session: _KernelSession, imports: dict | None = None
+) -> list[CheckResult]:
+    """Run exercise ``ex``'s public checks and hidden tests here, the student's functions
+    being remote proxies; return every test's result."""
+    own = set(ex.names)
+
+    def not_attempted(err: BaseException) -> bool:
+        return (
+            isinstance(err, StudentNotImplemented)
+            and err.own
+            and getattr(err, "function", None) in own
+        )
+
+    global _CHECKS_MODULE
+    _CHECKS_MODULE = f"seqcourse.grading.checks.nb{int(ex.id.split('.')[0]):02d}"
+    salted = _SaltedNumpy()
+    namespace = {"np": salted, "numpy": salted, "keras": _Lazy("keras"), "tf": _Lazy("tensorflow")}
+    namespace.update(proxies)
+    collected: list[CheckResult] = []
+
+    def grader_check(ex_id, *answers):
+        collected.extend(run_public_checks(str(ex_id), *answers))
+
+    tests: list[CheckResult] = []
+    blocks = [
+        (f"public check cell {n}", _check_calls(s), False) for n, s in enumerate(ex.public_tests, 1)
+    ]
+    blocks += [(f"hidden test {n}", s, True) for n, s in enumerate(ex.hidden_tests, 1)]
+    for label, source, hidden in blocks:
+        scope = _namespace_for(source, dict(namespace, check=grader_check), imports or {}, session)
+        try:
+            exec(compile(source, f"<{label}>", "exec"), scope)
+        except AssertionError as err:
+            tests.append(CheckResult(label, False, str(err)[:500] or "an assertion failed"))
+        except NotImplementedError as err:
+            if not_attempted(err):
+                tests.append(CheckResult(label, False, "not attempted yet", True))
+            else:
+                tests.append(CheckResult(label, False, describe_error(err)[:500]))
+        except Exception as err:  # student errors arrive as StudentError
+            tests.append(CheckResult(label, False, describe_error(err)[:500]))
+        else:
+            if hidden:
+                tests.append(CheckResult(label, True))
+    return collected + tests
 
 
 def grade_submission(
-    path: Path, assignment: Assignment, out: Path, cell_timeout: float, total_timeout: float
+    path: Path,
+    assignment: Assignment,
+    cell_timeout: float,
+    total_timeout: float,
+    emit=lambda result: None,
+    executed: Path | None = None,
+    hide: list[str] = (),
+    tag: str = "",
 ) -> SubmissionResult:
-    """Execute ``path`` with the tests of ``assignment`` injected; save and return the result."""
+    """Execute ``path`` in a sandboxed kernel, judge each exercise here; return the result.
+
+    ``emit(result)`` is called after every exercise (so scores obtained before a hang or a
+    crash are kept) and once at the end."""
     start = time.monotonic()
+    public_checks.set_salt(secrets.randbits(63))
     result = SubmissionResult.blank(str(path), assignment)
     nb = read_submission(path, assignment, result)
     if nb is None:
-        result.save(out)
+        emit(result)
         return result
     where = solution_cells(nb)
+    result.log.extend(suspicious_uses(nb))
     for ex_id in assignment.exercises.keys() - where.keys():
         result.exercises[ex_id].status = MISSING
         result.exercises[
             ex_id
         ].reason = "exercise cell not found (deleted, or its '# Exercise' header removed)"
     after_cell = {index: ex_id for ex_id, index in where.items() if ex_id in assignment.exercises}
-    token = secrets.token_hex(16)
-    run_nb = nbformat.v4.new_notebook(cells=[c for c in nb.cells if c.cell_type == "code"])
-    index_map = {id(c): i for i, c in enumerate(nb.cells)}
+    last = max(after_cell)
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and i <= last]
+    run_nb = nbformat.v4.new_notebook(cells=[c for _, c in code])
+    index_of = {id(c): i for i, c in code}
 
-    with tempfile.TemporaryDirectory(prefix="seqcourse-grade-") as workdir:
+    # Exercises that use an API they replace score 0 whatever they compute.
+    banned: dict[str, str] = {}
+    for ex_id, index in where.items():
+        if ex_id in assignment.exercises:
+            try:
+                apis = load_replaces(ex_id)
+            except KeyError:
+                apis = ()
+            others = {n for i, e in assignment.exercises.items() if i != ex_id for n in e.names}
+            used = banned_uses(_reachable_source(nb, index, frozenset(others)), apis)
+            if used:
+                banned[ex_id] = ban_message(ex_id, used)
+
+    with tempfile.TemporaryDirectory(prefix="seqcourse-work-") as workdir:
+        os.chmod(workdir, 0o700)
+        manager = type(
+            "SubmissionKernelManager",
+            (SandboxKernelManager,),
+            {"hide": list(hide), "workdir": workdir, "kernel_env": _kernel_env(workdir),
+             "run_tag": tag or secrets.token_hex(8)},
+        )  # fmt: skip
         client = CappedClient(
             run_nb,
+            kernel_manager_class=manager,
             allow_errors=True,
             resources={"metadata": {"path": workdir}},
         )
-
-        def execute(cell, label: str) -> str:
-            remaining = total_timeout - (time.monotonic() - start)
-            if remaining <= 1:
-                raise _Stop(f"total time limit of {total_timeout:g} s reached before {label}")
-            limit = min(cell_timeout, remaining)
-            try:
-                outcome = client.run_cell(cell, limit, PROBE_TIMEOUT)
-            except KernelUnresponsive as err:
-                raise _Stop(f"the kernel stopped responding after {label} timed out") from err
-            except DeadKernelError as err:
-                raise _Stop(f"the kernel died while running {label} (a crash or os._exit)") from err
-            if outcome == "timeout":
-                result.log.append(f"{label} exceeded the time limit ({limit:.0f} s); interrupted")
-            if client.dropped_chars(cell):
-                result.log.append(f"{label}: printed output beyond the cap was dropped")
-            return "timeout" if outcome == "timeout" else _cell_error(cell)
-
+        session = _KernelSession(client, run_nb, result, start, cell_timeout, total_timeout)
+        imports = master_imports(assignment.path)
+        proxies = {
+            name: RemoteFunction(name, session)
+            for ex in assignment.exercises.values()
+            for name in ex.names
+        }
         try:
             with client.setup_kernel():
+                km = client.km
+                if not km.namespaced:
+                    result.log.append("kernel ran without namespaces (unshare not permitted)")
                 for cell in list(run_nb.cells):
-                    number = index_map[id(cell)]
+                    number = index_of[id(cell)]
                     cell.outputs = []
-                    outcome = execute(cell, f"cell {number}")
                     ex_id = after_cell.get(number)
+                    if ex_id is None and _is_check_cell(cell.source):
+                        continue
+                    outcome = session.execute(cell, f"cell {number}")
                     if ex_id is None:
                         continue
                     ex = assignment.exercises[ex_id]
-                    grader = nbformat.v4.new_code_cell(
-                        injected_source(ex_id, ex.public_tests, ex.hidden_tests, token)
-                    )
-                    run_nb.cells.append(grader)
-                    tested = execute(grader, f"the tests of exercise {ex_id}")
-                    score = _score(ex, outcome, grader, tested, token, cell_timeout)
-                    result.exercises[ex_id] = score
+                    if ex_id in public_checks.IN_KERNEL:
+                        tests = _judge_in_kernel(ex, session)
+                        result.log.append(
+                            f"exercise {ex_id} was judged inside the student's kernel "
+                            "(not tamper-proof; see the README)"
+                        )
+                        result.exercises[ex_id] = _score(ex, outcome, tests, cell_timeout)
+                    elif ex_id in banned:
+                        test = CheckResult("written from scratch", False, banned[ex_id], gate=True)
+                        result.exercises[ex_id] = ExerciseScore.from_tests(
+                            ex_id, ex.points, [test.to_dict()]
+                        )
+                    else:
+                        tests = judge_exercise(ex, proxies, session, imports)
+                        result.exercises[ex_id] = _score(ex, outcome, tests, cell_timeout)
                     result.seconds = round(time.monotonic() - start, 2)
-                    result.save(out)
+                    emit(result)
         except _Stop as stop:
             result.close(f"not graded: {stop}")
         except Exception as err:  # kernel failed to start, zmq trouble…: keep what we have
             result.close(
                 f"not graded: the grader failed ({type(err).__name__}: {str(err)[:200]})", "error"
             )
-        nbformat.write(run_nb, out.with_suffix(".executed.ipynb"))
+        finally:
+            if client.km is not None:
+                client.km.kill_process_tree()
+        if executed is not None:
+            try:
+                nbformat.write(run_nb, executed)
+            except Exception as err:
+                result.log.append(f"could not save the executed notebook ({type(err).__name__})")
     result.close("not graded: its exercise cell never finished running")
     result.seconds = round(time.monotonic() - start, 2)
-    result.save(out)
+    result.log.append(f"{session.probes} probe call(s) judged outside the kernel")
+    emit(result)
     return result
+
+
+def _judge_in_kernel(ex, session: _KernelSession) -> list[CheckResult]:
+    """The old path, for exercises not converted to probe + judge: inject the master's tests
+    after the exercise cell and read the results back with a per-run token."""
+    from seqcourse.grading.autograde import RESULT_MIME, injected_source
+
+    token = secrets.token_hex(16)
+    cell = nbformat.v4.new_code_cell(
+        injected_source(ex.id, ex.public_tests, ex.hidden_tests, token)
+    )
+    session.run_nb.cells.append(cell)
+    outcome = session.execute(cell, f"the tests of exercise {ex.id}")
+    if outcome == "timeout":
+        return [CheckResult("tests", False, "the tests timed out (an endless loop?)")]
+    for out in cell.get("outputs", []):
+        data = (
+            out.get("data", {}).get(RESULT_MIME)
+            if out.get("output_type") == "display_data"
+            else None
+        )
+        if (
+            isinstance(data, dict)
+            and data.get("token") == token
+            and isinstance(data.get("tests"), list)
+        ):
+            return [CheckResult(**{k: t.get(k) for k in ("name", "passed", "message", "not_attempted", "gate") if k in t})
+                    for t in data["tests"] if isinstance(t, dict) and "name" in t and "passed" in t]  # fmt: skip
+    return [CheckResult("tests", False, f"the tests could not run: {outcome or 'no result'}")]
+
+
+def _score(ex, cell_outcome: str, tests: list[CheckResult], cell_timeout: float) -> ExerciseScore:
+    if cell_outcome == "timeout":
+        problem = (
+            f"the exercise cell ran past the time limit ({cell_timeout:g} s) and was interrupted"
+        )
+    else:
+        problem = f"the exercise cell raised {cell_outcome}" if cell_outcome else ""
+    return ExerciseScore.from_tests(ex.id, ex.points, [t.to_dict() for t in tests], problem)
+
+
+def _kernel_env(workdir: str) -> dict:
+    """A minimal environment for the kernel: no secrets of the grader's environment."""
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
+            "TF_NUM_INTRAOP_THREADS", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")  # fmt: skip
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        HOME=workdir,
+        TMPDIR=workdir,
+        IPYTHONDIR=os.path.join(workdir, ".ipython"),
+        MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"),
+        MPLBACKEND="agg",
+        SEQCOURSE_FAST="1",
+        SEQCOURSE_GRADING="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--submission", required=True, type=Path)
-    parser.add_argument("--master", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--timeout-cell", type=float, default=60)
-    parser.add_argument("--timeout-total", type=float, default=600)
+    parser.add_argument("--result-fd", type=int, required=True)
     args = parser.parse_args(argv)
+    not_dumpable()
+    job = json.loads(sys.stdin.read(1_000_000))
+    out = os.fdopen(args.result_fd, "w", encoding="utf-8")
+
+    def emit(result: SubmissionResult) -> None:
+        out.write(json.dumps({"result": result.to_dict()}) + "\n")
+        out.flush()
+
     os.environ["SEQCOURSE_FAST"] = "1"
     os.environ["SEQCOURSE_GRADING"] = "1"
-    assignment = read_assignment(args.master)
-    result = grade_submission(
-        args.submission, assignment, args.out, args.timeout_cell, args.timeout_total
+    assignment = read_assignment(job["master"])
+    grade_submission(
+        Path(job["submission"]),
+        assignment,
+        float(job["cell_timeout"]),
+        float(job["total_timeout"]),
+        emit,
+        Path(job["executed"]) if job.get("executed") else None,
+        job.get("hide", []),
+        job.get("tag", ""),
     )
-    print(json.dumps({"submission": result.submission, "total": result.total}))
+    out.close()
     return 0
 
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcourse.grading.public_checks import CheckFailed, assert_close, assert_shape, public_check
+from seqcourse.grading.public_checks import (
+    CheckFailed,
+    assert_close,
+    assert_shape,
+    fresh_rng,
+    public_check,
+    replaces,
+)
 
 BATCH, FEATURES, UNITS, TIME = 3, 4, 5, 6
+
+_RNN_APIS = ("SimpleRNNCell", "SimpleRNN", "ScratchRNNCell", "RNN", "GradientTape", "gradients")
+replaces("1.1", *_RNN_APIS)
+replaces("1.2", *_RNN_APIS)
+replaces("1.3", *_RNN_APIS, "jacobian")
 
 
 def _weights(seed: int):
     """Random float64 inputs and weights for a cell with FEATURES inputs and UNITS units."""
-    rng = np.random.default_rng(seed)
+    rng = fresh_rng(seed)
     return {
         "x": rng.normal(size=(BATCH, FEATURES)),
         "xs": rng.normal(size=(BATCH, TIME, FEATURES)),
@@ -34,7 +46,7 @@ def _keras_cell(w):
 # ---------------------------------------------------------------- 1.1 rnn_cell_forward
 
 
-@public_check("1.1", "returns the new hidden state, shape (batch, units)")
+@public_check("1.1", "returns the new hidden state, shape (batch, units)", gate=True)
 def _cell_shape(rnn_cell_forward):
     w = _weights(1)
     assert_shape(
@@ -53,7 +65,7 @@ def _cell_matches_keras(rnn_cell_forward):
 # ---------------------------------------------------------------- 1.2 rnn_forward
 
 
-@public_check("1.2", "returns every hidden state, shape (batch, time, units)")
+@public_check("1.2", "returns every hidden state, shape (batch, time, units)", gate=True)
 def _seq_shape(rnn_forward):
     w = _weights(3)
     hs = rnn_forward(w["xs"], w["h"], w["W_x"], w["W_h"], w["b"])
@@ -107,11 +119,13 @@ def _call_backward(rnn_step_backward, w, dh, h_t):
 
 
 @public_check(
-    "1.3", "returns (dx_t, dh_prev, dW_x, dW_h, db) shaped like (x_t, h_prev, W_x, W_h, b)"
+    "1.3",
+    "returns (dx_t, dh_prev, dW_x, dW_h, db) shaped like (x_t, h_prev, W_x, W_h, b)",
+    gate=True,
 )
 def _backward_shapes(rnn_step_backward):
     w = _weights(5)
-    dh = np.random.default_rng(50).normal(size=(BATCH, UNITS))
+    dh = fresh_rng(50).normal(size=(BATCH, UNITS))
     h_t, _ = _keras_gradients(w, dh)
     result = _call_backward(rnn_step_backward, w, dh, h_t)
     shapes = [w["x"].shape, w["h"].shape, w["W_x"].shape, w["W_h"].shape, w["b"].shape]
@@ -122,7 +136,7 @@ def _backward_shapes(rnn_step_backward):
 @public_check("1.3", "matches tf.GradientTape on keras.layers.SimpleRNNCell")
 def _backward_matches_tape(rnn_step_backward):
     w = _weights(6)
-    dh = np.random.default_rng(60).normal(size=(BATCH, UNITS))
+    dh = fresh_rng(60).normal(size=(BATCH, UNITS))
     h_t, expected = _keras_gradients(w, dh)
     result = _call_backward(rnn_step_backward, w, dh, h_t)
     for value, want, name in zip(result, expected, _GRAD_NAMES, strict=True):

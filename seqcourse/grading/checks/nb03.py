@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcourse.grading.public_checks import CheckFailed, assert_close, assert_shape, public_check
+from seqcourse.grading.public_checks import (
+    CheckFailed,
+    assert_close,
+    assert_shape,
+    judge_in_kernel,
+    public_check,
+)
 
 VOCAB, EMBED, UNITS = 50, 8, 6
+
+judge_in_kernel("3.1")  # returns a Keras model: judged in the kernel (not tamper-proof)
 
 
 def _ids(seed: int, batch: int = 4, time: int = 7) -> np.ndarray:

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcourse.grading.public_checks import CheckFailed, assert_close, public_check
+from seqcourse.grading.public_checks import (
+    CheckFailed,
+    assert_close,
+    judge_in_kernel,
+    public_check,
+)
 
 LOGITS = np.array([2.0, 1.0, 0.0, -1.0, 0.5])
+
+judge_in_kernel("4.1")  # thousands of draws from one generator: judged in the kernel
 
 
 def _softmax(logits, temperature=1.0):

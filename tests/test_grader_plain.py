@@ -1,0 +1,133 @@
+"""Plain data between kernel and grader: what passes, what is refused, and the notebook's check
+seeing exactly what the grader would see."""
+
+import base64
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from seqcourse.grading import plain, run_public_checks
+from seqcourse.grading.public_checks import banned_uses
+
+
+def test_round_trip_keeps_types_and_values():
+    value = (
+        [np.arange(6.0).reshape(2, 3), np.array([True, False]), np.int64(3), np.float32(0.5)],
+        {"a": 1, "b": 2.5, "c": "text", "d": None, "e": (1, [2, 3])},
+        10**30,
+        float("nan"),
+    )
+    back = plain.decode(plain.encode(value))
+    assert type(back) is tuple and type(back[0]) is list and type(back[1]["e"]) is tuple
+    np.testing.assert_array_equal(back[0][0], value[0][0])
+    assert back[0][2] == 3 and isinstance(back[0][2], np.integer)
+    assert back[2] == 10**30 and np.isnan(back[3])
+
+
+class Sub(np.ndarray):
+    pass
+
+
+class ArrayLike:
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(3)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.array([object(), 1], dtype=object),
+        np.zeros(3).view(Sub),
+        ArrayLike(),
+        {(1, 2): "tuple key"},
+        lambda: 0,
+        np.array([b"a", b"b"]),  # bytes: not plain
+        type("Float", (float,), {})(1.0),  # a float subclass
+    ],
+)
+def test_non_plain_values_are_refused(value):
+    with pytest.raises(plain.NotPlain):
+        plain.encode(value)
+
+
+def _npz(**arrays) -> str:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_decoding_refuses_pickles_objects_and_malformed_trees():
+    tree = np.frombuffer(json.dumps({"t": "array", "k": 0}).encode(), dtype=np.uint8)
+    with pytest.raises(plain.NotPlain):  # an object array needs pickle: refused
+        plain.decode(_npz(a0=np.array([{"x": 1}], dtype=object), tree=tree))
+    with pytest.raises(plain.NotPlain):
+        plain.decode(base64.b64encode(pickle.dumps(np.zeros(3))).decode())
+    bad = np.frombuffer(json.dumps({"t": "eval", "v": "1"}).encode(), dtype=np.uint8)
+    with pytest.raises(plain.NotPlain):
+        plain.decode(_npz(tree=bad))
+    with pytest.raises(plain.NotPlain):
+        plain.decode("not base64 !")
+    with pytest.raises(plain.NotPlain):
+        plain.decode("A" * (plain.MAX_BYTES + 4))
+
+
+def test_probe_source_runs_and_matches_the_grader_side(capsys):
+    """The kernel-side probe (self-contained source) encodes what decode() accepts."""
+    shown = []
+    scope = {"display": None}
+    exec(plain.PROBE_SOURCE, scope)
+
+    def answer(x, h):
+        return np.tanh(x + h), [1, 2.0], "ok"
+
+    scope["answer"] = answer
+    import IPython.display
+
+    real = IPython.display.display
+    IPython.display.display = lambda obj, raw=False: shown.append(obj)
+    try:
+        payload = plain.encode(([np.ones(2), np.zeros(2)], {}))
+        scope["_seqcourse_probe"]("answer", payload, plain.PROBE_MIME)
+    finally:
+        IPython.display.display = real
+    reply = shown[0][plain.PROBE_MIME]
+    value = plain.decode(reply["value"])
+    np.testing.assert_allclose(value[0], np.tanh(np.ones(2)))
+    assert value[1:] == ([1, 2.0], "ok")
+
+
+def test_the_notebook_check_refuses_what_the_grader_would_refuse():
+    class Liar(np.ndarray):
+        def __array_function__(self, *a, **k):
+            return True
+
+    results = run_public_checks("1.1", lambda x, h, W_x, W_h, b: np.tanh(x @ W_x).view(Liar))
+    assert not any(r.passed for r in results)
+    assert "cannot receive" in results[0].message
+
+
+def test_banned_api_is_found_in_names_attributes_imports_and_strings():
+    apis = ("SimpleRNNCell", "GradientTape")
+    assert banned_uses("keras.layers.SimpleRNNCell(3)", apis) == ["SimpleRNNCell"]
+    assert banned_uses("from keras.layers import SimpleRNNCell as C", apis) == ["SimpleRNNCell"]
+    assert banned_uses("with tf.GradientTape() as t: pass", apis) == ["GradientTape"]
+    assert banned_uses("getattr(keras.layers, 'SimpleRNNCell')", apis) == ["SimpleRNNCell"]
+    assert banned_uses('"""A plain RNN, like SimpleRNNCell does."""', apis) == []
+    assert banned_uses("np.tanh(x @ W)", apis) == []
+
+
+def test_using_the_replaced_layer_fails_the_public_check_too():
+    def rnn_cell_forward(x_t, h_prev, W_x, W_h, b):
+        import keras
+
+        cell = keras.layers.SimpleRNNCell(W_x.shape[1], dtype="float64")
+        cell.build((None, W_x.shape[0]))
+        cell.set_weights([W_x, W_h, b])
+        return np.asarray(cell(x_t, [h_prev])[0])
+
+    results = run_public_checks("1.1", rnn_cell_forward)
+    assert len(results) == 1 and not results[0].passed
+    assert "SimpleRNNCell" in results[0].message
