@@ -12,29 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_copies import MASTER, NAME, ROOT, STUDENT, solved_copy, student_copy
 from nbformat.v4 import new_code_cell
 
 from seqcourse.grading.grade import grade
 from seqcourse.grading.notebook_format import solution_cells
 
-ROOT = Path(__file__).parents[1]
-NAME = "01_rnn_from_scratch.ipynb"
-MASTER = ROOT / "notebooks" / NAME
-STUDENT = ROOT / "exercises" / NAME
 CELL_TIMEOUT = 40
-
-
-def _student():
-    return nbformat.read(STUDENT, as_version=4)
-
-
-def _solved():
-    """The student copy with the master's answers pasted in (a student who did everything)."""
-    nb, master = _student(), nbformat.read(MASTER, as_version=4)
-    answers = {ex: master.cells[i].source for ex, i in solution_cells(master).items()}
-    for ex, i in solution_cells(nb).items():
-        nb.cells[i].source = answers[ex]
-    return nb
 
 
 def _insert_after(nb, exercise, source, offset=1):
@@ -62,24 +46,24 @@ print("PASSED " * 100)
 
 
 def _scenarios():
-    untouched = _student()
-    deleted_reordered = _solved()
+    untouched = student_copy()
+    deleted_reordered = solved_copy()
     cells = solution_cells(deleted_reordered)
     backward = deleted_reordered.cells[cells["1.3"]]
     del deleted_reordered.cells[cells["1.3"]]
     del deleted_reordered.cells[cells["1.2"]]
     deleted_reordered.cells.insert(cells["1.1"], backward)  # 1.3 now comes before 1.1
-    endless = _solved()
+    endless = solved_copy()
     i = solution_cells(endless)["1.2"]
     endless.cells[i].source = endless.cells[i].source.replace(
         "def rnn_forward", "while True:\n    pass\n\n\ndef rnn_forward"
     )
-    wrong = _solved()
+    wrong = solved_copy()
     i = solution_cells(wrong)["1.1"]
     wrong.cells[i].source = wrong.cells[i].source.replace("h_prev @ W_h + b", "b")
-    other = _student()
+    other = student_copy()
     other.metadata["seqcourse"]["notebook"] = "02_lstm_gru"
-    first_error = _solved()
+    first_error = solved_copy()
     first_error.cells.insert(
         0, new_code_cell('raise RuntimeError("an error in the very first cell")')
     )
@@ -89,18 +73,18 @@ def _scenarios():
         "invalid_json": '{"cells": [ this is not json',
         "deleted_reordered": deleted_reordered,
         "endless_loop": endless,
-        "kernel_death": _insert_after(_solved(), "1.1", "import os\nos._exit(1)", offset=2),
+        "kernel_death": _insert_after(solved_copy(), "1.1", "import os\nos._exit(1)", offset=2),
         "sigint_ignored": _insert_after(
-            _solved(),
+            solved_copy(),
             "1.1",
             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
             offset=2,
         ),
         "first_cell_error": first_error,
         "huge_output": _insert_after(
-            _solved(), "1.1", 'print("x" * 5_000_000)\nfor i in range(20_000):\n    print(i)'
+            solved_copy(), "1.1", 'print("x" * 5_000_000)\nfor i in range(20_000):\n    print(i)'
         ),
-        "cheater": _insert_after(_student(), "1.1", CHEAT, offset=-1),
+        "cheater": _insert_after(student_copy(), "1.1", CHEAT, offset=-1),
         "other_notebook": other,
         "wrong_1_1": wrong,
     }

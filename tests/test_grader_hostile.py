@@ -20,31 +20,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_copies import MASTER, NAME, ROOT, solved_copy, student_copy
 from nbformat.v4 import new_code_cell
 
 import seqcourse.grading.grade as grade_module
 from seqcourse.grading.grade import grade
 from seqcourse.grading.notebook_format import solution_cells
 
-ROOT = Path(__file__).parents[1]
-NAME = "01_rnn_from_scratch.ipynb"
-MASTER = ROOT / "notebooks" / NAME
-STUDENT = ROOT / "exercises" / NAME
 CELL_TIMEOUT, TOTAL_TIMEOUT, JOBS = 30, 240, 2
 MARK = "seqcourse-hostile-7b1e"  # in the command line of every process a submission spawns
 TAG = "hostile-run-"  # start of this run's tags, in every worker's and kernel's environment
-
-
-def _student():
-    return nbformat.read(STUDENT, as_version=4)
-
-
-def _solved():
-    nb, master = _student(), nbformat.read(MASTER, as_version=4)
-    answers = {ex: master.cells[i].source for ex, i in solution_cells(master).items()}
-    for ex, i in solution_cells(nb).items():
-        nb.cells[i].source = answers[ex]
-    return nb
 
 
 def _before(nb, exercise, source):
@@ -272,44 +257,46 @@ KERAS_ANSWERS = {
 def _scenarios(out: Path) -> dict:
     s = {}
     s["master"] = nbformat.read(MASTER, as_version=4)
-    s["solved"] = _solved()
-    s["untouched"] = _student()
-    s["patch_display"] = _before(_student(), "1.1", PATCH_DISPLAY)
-    s["patch_exec"] = _before(_student(), "1.2", PATCH_EXEC)
-    s["meta_path"] = _before(_student(), "1.1", META_PATH)
-    s["frame_walk"] = _answer(_student(), "1.1", FRAME_WALK)
-    s["hook"] = _before(_student(), "1.1", HOOK)
-    s["array_like"] = _before(_student(), "1.1", ARRAY_LIKE)
+    s["solved"] = solved_copy()
+    s["untouched"] = student_copy()
+    s["patch_display"] = _before(student_copy(), "1.1", PATCH_DISPLAY)
+    s["patch_exec"] = _before(student_copy(), "1.2", PATCH_EXEC)
+    s["meta_path"] = _before(student_copy(), "1.1", META_PATH)
+    s["frame_walk"] = _answer(student_copy(), "1.1", FRAME_WALK)
+    s["hook"] = _before(student_copy(), "1.1", HOOK)
+    s["array_like"] = _before(student_copy(), "1.1", ARRAY_LIKE)
     for ex in ("1.1", "1.2", "1.3"):  # the stubs would redefine the liars: drop them
         i = solution_cells(s["array_like"])[ex]
         s["array_like"].cells[i].source = s["array_like"].cells[i].source.split("\ndef ")[0]
-    s["read_master"] = _before(_student(), "1.1", READ_MASTER)
-    s["proc_mem"] = _before(_student(), "1.1", PROC_MEM)
+    s["read_master"] = _before(student_copy(), "1.1", READ_MASTER)
+    s["proc_mem"] = _before(student_copy(), "1.1", PROC_MEM)
     # partial inflation: a wrong 1.1 (ignores h_prev) with allclose and Keras poisoned
-    wrong = _solved()
+    wrong = solved_copy()
     i = solution_cells(wrong)["1.1"]
     wrong.cells[i].source = wrong.cells[i].source.replace("h_prev @ W_h + b", "b")
     s["wrong_1_1"] = wrong
-    poisoned = _before(_solved(), "1.1", POISON)
+    poisoned = _before(solved_copy(), "1.1", POISON)
     i = solution_cells(poisoned)["1.1"]
     poisoned.cells[i].source = poisoned.cells[i].source.replace("h_prev @ W_h + b", "b")
     s["poisoned_wrong_1_1"] = poisoned
-    s["c_hang"] = _before(_solved(), "1.2", C_HANG)
-    s["writer"] = _before(_student(), "1.1", _write_out(out, "victim__01_rnn_from_scratch.json"))
-    s["victim"] = _solved()
-    s["flood"] = _before(_solved(), "1.1", FLOOD)
-    s["flood_result"] = _before(_solved(), "1.1", FLOOD_RESULT)
-    s["flood_error"] = _before(_solved(), "1.1", FLOOD_ERROR)
+    s["c_hang"] = _before(solved_copy(), "1.2", C_HANG)
+    s["writer"] = _before(
+        student_copy(), "1.1", _write_out(out, "victim__01_rnn_from_scratch.json")
+    )
+    s["victim"] = solved_copy()
+    s["flood"] = _before(solved_copy(), "1.1", FLOOD)
+    s["flood_result"] = _before(solved_copy(), "1.1", FLOOD_RESULT)
+    s["flood_error"] = _before(solved_copy(), "1.1", FLOOD_ERROR)
     # correct work scored right
-    stub_1_1 = _solved()
+    stub_1_1 = solved_copy()
     i = solution_cells(stub_1_1)["1.2"]
     stub_1_1.cells[i].source = stub_1_1.cells[i].source.replace(
         "rnn_cell_forward(xs[:, t], h, W_x, W_h, b)", "np.tanh(xs[:, t] @ W_x + h @ W_h + b)"
     )
     i = solution_cells(stub_1_1)["1.1"]
-    stub_1_1.cells[i] = _student().cells[i]
+    stub_1_1.cells[i] = student_copy().cells[i]
     s["stub_1_1_correct_1_2"] = stub_1_1
-    no_setup = _solved()
+    no_setup = solved_copy()
     del no_setup.cells[1]  # the setup cell: no numpy, keras or check in the namespace
     for ex, i in solution_cells(no_setup).items():
         no_setup.cells[i].source = (
@@ -318,13 +305,13 @@ def _scenarios(out: Path) -> dict:
             .replace("def ", "import numpy as np\n\n\ndef ", 1)
         )
     s["no_setup_cell"] = no_setup
-    string_meta = _solved()
+    string_meta = solved_copy()
     string_meta.metadata["seqcourse"] = "01_rnn_from_scratch"
     string_meta.cells[solution_cells(string_meta)["1.3"]].metadata["seqcourse"] = ["junk"]
     s["string_metadata"] = string_meta
-    s["claims_itself_master"] = _student()
+    s["claims_itself_master"] = student_copy()
     s["claims_itself_master"].metadata["seqcourse"]["notebook"] = "../../claims_itself_master/x"
-    uses_keras = _solved()
+    uses_keras = solved_copy()
     for ex, source in KERAS_ANSWERS.items():
         _answer(uses_keras, ex, source)
     s["uses_keras"] = uses_keras
@@ -344,7 +331,7 @@ def hostile(tmp_path_factory):
         paths.append(path)
     odd = folder / "odd =cmd|' name\u00e9" / "grades.csv.ipynb"  # odd names still get a row
     odd.parent.mkdir()
-    odd.write_text(nbformat.writes(_student()), encoding="utf-8")
+    odd.write_text(nbformat.writes(student_copy()), encoding="utf-8")
     paths.append(odd)
     start = time.monotonic()
     grade_module.TAG_PREFIX = TAG

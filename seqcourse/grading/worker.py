@@ -293,21 +293,27 @@ def _is_check_cell(source: str) -> bool:
     )
 
 
+def _parsed_code_cells(cells):
+    """``(python source, AST)`` of every code cell that parses (IPython magics removed)."""
+    for cell in cells:
+        if cell.cell_type != "code" or not isinstance(cell.source, str):
+            continue
+        source = python_source(cell.source)
+        try:
+            yield source, ast.parse(source)
+        except SyntaxError:
+            continue
+
+
 def _reachable_source(nb, index: int, stop=frozenset()) -> str:
     """The exercise cell's source plus every top-level function of the notebook it calls,
     transitively (so a banned API cannot hide in a helper defined elsewhere), except the
     functions in ``stop`` (other exercises' answers, judged on their own)."""
     defs: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not isinstance(cell.source, str):
-            continue
-        try:
-            tree = ast.parse(python_source(cell.source))
-        except SyntaxError:
-            continue
+    for source, tree in _parsed_code_cells(nb.cells):
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-                defs[node.name] = ast.get_source_segment(python_source(cell.source), node) or ""
+                defs[node.name] = ast.get_source_segment(source, node) or ""
     sources, seen = [nb.cells[index].source], set()
     pending = [nb.cells[index].source]
     while pending:
@@ -352,13 +358,7 @@ def master_imports(path) -> dict[str, str]:
     """``name -> import statement`` for every top-level import of the master notebook, so that
     a test can use what the master imports (from the grader's own environment)."""
     found: dict[str, str] = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(python_source(cell.source))
-        except SyntaxError:
-            continue
+    for _source, tree in _parsed_code_cells(nbformat.read(path, as_version=4).cells):
         for node in tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
