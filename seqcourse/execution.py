@@ -170,9 +170,11 @@ class CurrentEnvKernelManager(AsyncKernelManager):
 
 
 class CappedClient(NotebookClient):
-    """A NotebookClient that keeps at most ``output_cap`` characters of stream output per cell.
+    """A NotebookClient that caps every kind of output per cell.
 
-    Output past the cap is dropped and one note says how much; errors and rich outputs are kept.
+    Stream text past ``output_cap`` characters and rich outputs (display data, results, display
+    updates) past ``RICH_OUTPUT_CAP`` are dropped with one note; error messages and tracebacks
+    are cut to ``ERROR_CAP``.
     ``on_progress(done, total)``, if given, is called after every executed code cell.
     """
 
