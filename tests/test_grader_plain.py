@@ -99,6 +99,40 @@ def test_probe_source_runs_and_matches_the_grader_side(capsys):
     assert value[1:] == ([1, 2.0], "ok")
 
 
+def _run_probe(scope, name, args):
+    import IPython.display
+
+    shown = []
+    real = IPython.display.display
+    IPython.display.display = lambda obj, raw=False: shown.append(obj)
+    try:
+        scope["_seqcourse_probe"](name, plain.encode((args, {})), plain.PROBE_MIME)
+    finally:
+        IPython.display.display = real
+    return shown[0][plain.PROBE_MIME]
+
+
+def test_probe_source_calls_a_course_probe_with_the_students_function():
+    """A name "probe:module:qualname@name" calls that probe with the student's function;
+    an error raised by that function is still the student's own."""
+    scope = {}
+    exec(plain.PROBE_SOURCE, scope)
+    scope["sample"] = lambda logits, temperature, rng: int(np.argmax(logits))
+
+    def stub(logits, temperature, rng):
+        raise NotImplementedError("Exercise 4.1: not attempted yet")
+
+    scope["stub"] = stub
+    rng = plain.rng_state(np.random.default_rng(0))
+    name = "probe:seqcourse.grading.checks.nb04:sampler_probe@"
+    reply = _run_probe(scope, name + "sample", [[(np.array([0.0, 3.0]), 1.0, 4)], rng])
+    np.testing.assert_array_equal(plain.decode(reply["value"])["draws"][0], [1, 1, 1, 1])
+    reply = _run_probe(scope, name + "stub", [[(np.zeros(2), 1.0, 4)], rng])
+    assert reply["error"] == "NotImplementedError" and reply["own"] is True
+    reply = _run_probe(scope, name + "missing", [[], rng])
+    assert reply["error"] == "NameError" and "missing is not defined" in reply["message"]
+
+
 def test_the_notebook_check_refuses_what_the_grader_would_refuse():
     class Liar(np.ndarray):
         def __array_function__(self, *a, **k):

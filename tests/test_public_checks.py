@@ -340,7 +340,27 @@ def test_clipping_that_returns_only_the_list_is_explained():
 
 def test_sampling_that_ignores_the_temperature_fails():
     results = run_public_checks("4.1", lambda logits, t, rng: sample_t(logits, 1.0, rng))
-    assert [r.passed for r in results] == [True, False, False]
+    assert [r.passed for r in results] == [True, True, False, False]
+
+
+def test_sampling_that_returns_a_float_fails_the_gate():
+    results = run_public_checks("4.1", lambda logits, t, rng: float(sample_t(logits, t, rng)))
+    assert results[0].gate and not any(r.passed for r in results)
+    assert "expected an int index in [0, 6), got" in results[0].message
+
+
+def test_sampling_checks_draw_fresh_logits_when_grading():
+    from seqcourse.grading.checks.nb04 import _logits
+    from seqcourse.grading.public_checks import set_salt
+
+    fixed = _logits(2)[0]
+    set_salt(12345)
+    try:
+        assert not np.allclose(_logits(2)[0], fixed)
+        results = run_public_checks("4.1", sample_t)
+    finally:
+        set_salt(None)
+    assert all(r.passed for r in results), [r.message for r in results]
 
 
 def test_unstable_bits_per_character_fails_on_large_logits():
@@ -368,7 +388,61 @@ def test_classifier_without_mask_fails_the_padding_check():
         )  # fmt: skip
 
     results = run_public_checks("3.1", no_mask)
-    assert [r.passed for r in results] == [True, False, True]
+    assert [r.passed for r in results] == [True, True, False]
+    assert "padded batch" in results[2].message
+
+
+def test_classifier_with_made_up_outputs_fails_on_the_rebuilt_model():
+    import keras
+
+    class Constant(keras.Model):  # layers of the right sizes; outputs that ignore them
+        def __init__(self, vocab_size, embedding_dim, units, bidirectional):
+            super().__init__()
+            self.inner = build_lstm_classifier(vocab_size, embedding_dim, units, bidirectional)
+
+        def call(self, ids):
+            self.inner(ids)
+            return keras.ops.full((keras.ops.shape(ids)[0], 1), 0.7)
+
+    results = run_public_checks(
+        "3.1", lambda v, e=32, u=32, bidirectional=False: Constant(v, e, u, bidirectional)
+    )
+    assert [r.passed for r in results] == [True, False, False]
+    assert "rebuilt with your model's weights" in results[1].message
+
+
+def test_classifier_with_another_layer_fails_the_size_gate():
+    import keras
+
+    def gru(vocab_size, embedding_dim=32, units=32, bidirectional=False):
+        layer = keras.layers.GRU(units)
+        return keras.Sequential(
+            [keras.Input((None,), dtype="int64"), keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+             keras.layers.Bidirectional(layer) if bidirectional else layer, keras.layers.Dense(1, activation="sigmoid")]
+        )  # fmt: skip
+
+    results = run_public_checks("3.1", gru)
+    assert results[0].gate and not any(r.passed for r in results)
+    assert (
+        "with bidirectional=False, expected 367 weights besides the embedding (50x8), found 295"
+        in results[0].message
+    )
+    assert "LSTM(6)" in results[0].message
+
+    results = run_public_checks("3.1", lambda *a, **k: "not a model")
+    assert "should return a keras.Model, got str" in results[0].message
+
+
+def test_hidden_test_helpers_judge_the_function_itself():
+    from seqcourse.grading.checks.nb03 import assert_classifier
+    from seqcourse.grading.checks.nb04 import draws
+    from seqcourse.grading.public_checks import CheckFailed
+
+    assert_classifier(build_lstm_classifier, vocab_size=30, embedding_dim=4, units=3, seed=7)
+    got = draws(sample_t, np.zeros(4), 100.0, 400, np.random.default_rng(5))
+    assert set(got) == {0, 1, 2, 3}
+    with pytest.raises(CheckFailed, match="int index"):
+        draws(lambda logits, t, rng: -1, np.zeros(4), 1.0, 5, np.random.default_rng(5))
 
 
 def test_accuracy_that_counts_padding_fails():

@@ -167,7 +167,9 @@ def rng_state(rng: np.random.Generator) -> dict:
 
 
 # The probe, run in the student's kernel: call a function by name on decoded arguments and
-# display the plain result under PROBE_MIME. Self-contained (NumPy only) on purpose.
+# display the plain result under PROBE_MIME. Self-contained (NumPy only) on purpose. A name
+# "probe:module:qualname@name" calls the course function module.qualname (a checks module's
+# probe, see public_checks.probe_with) with the student's function ``name`` first.
 PROBE_MIME = "application/vnd.seqcourse.probe+json"
 
 PROBE_SOURCE = r"""
@@ -245,15 +247,25 @@ def _seqcourse_probe(_name, _payload, _mime):
             out = {"error": type(err).__name__, "message": str(err)[:300], "own": False}
         display({_mime: out}, raw=True)
         return
-    fn = globals().get(_name)
+    student, probe = _name, None
+    if _name.startswith("probe:"):  # "probe:module:qualname@name": a course probe, called
+        probe, _, student = _name[6:].rpartition("@")  # with the student's function first
+    fn = globals().get(student)
     if fn is None:
-        out = {"error": "NameError", "message": "%s is not defined (did you run its cell, or rename it?)" % _name, "own": False}
+        out = {"error": "NameError", "message": "%s is not defined (did you run its cell, or rename it?)" % student, "own": False}
     else:
+        code = getattr(fn, "__code__", None)
         try:
+            if probe is not None:
+                import importlib
+                module, _, qualname = probe.partition(":")
+                target = importlib.import_module(module)
+                for part in qualname.split("."):
+                    target = getattr(target, part)
+                fn, args = target, [fn, *args]
             value = fn(*args, **kwargs)
         except BaseException as err:
             tb = traceback.extract_tb(err.__traceback__)
-            code = getattr(fn, "__code__", None)
             own = bool(tb) and code is not None and tb[-1].filename == code.co_filename and tb[-1].name == code.co_name
             where = [f for f in tb if f.filename.startswith("<ipython-input") or f.filename.startswith("/tmp/ipykernel")]
             line = (" (in %s, line %d of its cell)" % (where[-1].name, where[-1].lineno)) if where else ""

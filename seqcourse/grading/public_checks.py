@@ -76,16 +76,6 @@ def public_check(exercise_id: str, name: str, gate: bool = False):
     return register
 
 
-IN_KERNEL: set[str] = set()  # exercises whose checks cannot run as probe + judge yet
-
-
-def judge_in_kernel(*exercise_ids: str) -> None:
-    """Mark exercises the grader must still judge inside the student's kernel (their checks
-    need objects, e.g. a Keras model, or thousands of calls). Not tamper-proof: the grader
-    says so in the result log and the README lists them."""
-    IN_KERNEL.update(exercise_ids)
-
-
 def replaces(exercise_id: str, *apis: str) -> None:
     """Declare the APIs exercise ``exercise_id`` makes students write themselves."""
     REPLACES[exercise_id] = tuple(apis)
@@ -182,7 +172,7 @@ def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
         return [
             CheckResult("written from scratch", False, ban_message(exercise_id, used), gate=True)
         ]
-    probes = answers if exercise_id in IN_KERNEL else [_probe(a) for a in answers]
+    probes = [_probe(a) for a in answers]
     for name, fn, gate in checks:
         try:
             fn(*probes)
@@ -199,27 +189,53 @@ def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
     return results
 
 
+def _sent(value, name: str):
+    """``value`` as the grader would receive it, or CheckFailed saying why it cannot."""
+    from seqcourse.grading.plain import NotPlain, as_sent
+
+    try:
+        return as_sent(value)
+    except NotPlain as err:
+        raise CheckFailed(
+            f"{name} returned {type(value).__name__}, which the grader cannot receive: "
+            f"{err} (return NumPy arrays, numbers, strings, or lists/tuples/dicts of them)"
+        ) from None
+
+
 def _probe(answer):
     """``answer`` as the grader sees it: its return values pass through the same plain-data
     conversion as in grading, so a notebook's check and the grader agree."""
     if not callable(answer) or getattr(answer, "is_remote", False):
         return answer
+    name = getattr(answer, "__name__", "your function")
 
     def probed(*args, **kwargs):
-        from seqcourse.grading.plain import NotPlain, as_sent
+        return _sent(answer(*args, **kwargs), name)
 
-        value = answer(*args, **kwargs)
-        try:
-            return as_sent(value)
-        except NotPlain as err:
-            name = getattr(answer, "__name__", "your function")
-            raise CheckFailed(
-                f"{name} returned {type(value).__name__}, which the grader cannot receive: "
-                f"{err} (return NumPy arrays, numbers, strings, or lists/tuples/dicts of them)"
-            ) from None
+    def run_probe(probe, args, kwargs):
+        return _sent(probe(answer, *args, **kwargs), f"the probe of {name}")
 
-    probed.__name__ = getattr(answer, "__name__", "answer")
+    probed.__name__ = name
+    probed.run_probe = run_probe
     return probed
+
+
+def probe_with(answer, probe, *args, **kwargs):
+    """``probe(answer, *args, **kwargs)``, run where the student's code lives, as plain data.
+
+    For answers that are not plain data themselves (a Keras model, thousands of draws from
+    one generator): ``probe``, a function of a checks module, calls the student's function
+    and returns plain data (arrays, numbers, strings, lists/dicts of them); the check (the
+    judge) then decides on that data alone. In a notebook the probe runs right here; when
+    grading, in the student's kernel, imported there by name — where the student may have
+    replaced it, so a judge trusts nothing it returns beyond what it can recompute.
+    ``answer`` may also be the student's function itself (a hidden test in a master).
+    """
+    run = getattr(answer, "run_probe", None)
+    if run is None:
+        name = getattr(answer, "__name__", "your function")
+        return _sent(probe(answer, *args, **kwargs), f"the probe of {name}")
+    return run(probe, args, kwargs)
 
 
 def format_report(exercise_id: str, results: list[CheckResult]) -> str:

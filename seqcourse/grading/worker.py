@@ -12,8 +12,12 @@ processes can read). The worker:
    hidden tests run in this process, with the student's functions replaced by
    :class:`RemoteFunction` proxies. A proxy call sends plain-data arguments (drawn from a seed
    fresh for this run) to a generic probe in the kernel, which calls the student's function
-   and returns plain data (see :mod:`seqcourse.grading.plain`). Oracles, comparisons and
-   asserts all run here; no test source, expected value or secret ever reaches the kernel.
+   and returns plain data (see :mod:`seqcourse.grading.plain`). When the answer is not plain
+   data (a Keras model, thousands of draws from one generator), the proxy asks instead for a
+   probe function of the checks module, imported in the kernel and given the student's
+   function, which returns plain data the judge recomputes (``public_checks.probe_with``).
+   Oracles, comparisons and asserts all run here; no test source, expected value or secret
+   ever reaches the kernel.
 5. reports the result after each exercise, and at the end, as JSON lines on the result pipe
    (a file descriptor the kernel does not inherit; this process is made non-dumpable so the
    kernel cannot reach it through ``/proc`` either).
@@ -141,6 +145,11 @@ class RemoteFunction:
     def __call__(self, *args, **kwargs):
         return self._session.call(self.__name__, args, kwargs)
 
+    def run_probe(self, probe, args, kwargs):
+        """``probe(this function, *args, **kwargs)`` run in the kernel (see ``probe_with``)."""
+        target = f"{probe.__module__}:{probe.__qualname__}"
+        return self._session.call(f"probe:{target}@{self.__name__}", args, kwargs)
+
 
 class _KernelSession:
     """Runs cells and probes in one submission's kernel, within its time limits."""
@@ -172,6 +181,9 @@ class _KernelSession:
         return "timeout" if outcome == "timeout" else _cell_error(cell)
 
     def call(self, name: str, args, kwargs):
+        """Call the student's function ``name`` in the kernel (``probe:…@name``: a course
+        probe with that function) on plain-data arguments; its plain-data result."""
+        student = name.rpartition("@")[2]
         try:
             payload = plain.encode((list(_to_plain_args(args)), _to_plain_args(kwargs)))
         except plain.NotPlain as err:
@@ -185,29 +197,29 @@ class _KernelSession:
         self.run_nb.cells.append(cell)
         self.probes += 1
         try:
-            outcome = self.execute(cell, f"a call of {name}")
+            outcome = self.execute(cell, f"a call of {student}")
         finally:
             self.run_nb.cells.remove(cell)
         if outcome == "timeout":
-            raise StudentError("Timeout", f"{name} did not return within the time limit")
+            raise StudentError("Timeout", f"{student} did not return within the time limit")
         reply = _probe_reply(cell)
         if reply is None:
             raise StudentError(
-                "NoResult", f"calling {name} gave no result ({outcome or 'no output'})"
+                "NoResult", f"calling {student} gave no result ({outcome or 'no output'})"
             )
         if "value" in reply:
             try:
                 return plain.decode(reply["value"])
             except plain.NotPlain as err:
                 raise StudentError(
-                    "NotPlain", f"{name} returned something that is not plain data ({err})"
+                    "NotPlain", f"{student} returned something that is not plain data ({err})"
                 ) from None
         error = str(reply.get("error", "Error"))[:100]
         message = str(reply.get("message", ""))[:600]
         own = reply.get("own") is True
         cls = StudentNotImplemented if error == "NotImplementedError" else StudentError
         err = cls(error, message, own)
-        err.function = name
+        err.function = student
         raise err
 
 
@@ -535,14 +547,7 @@ def grade_submission(
                     if ex_id is None:
                         continue
                     ex = assignment.exercises[ex_id]
-                    if ex_id in public_checks.IN_KERNEL:
-                        tests = _judge_in_kernel(ex, session)
-                        result.log.append(
-                            f"exercise {ex_id} was judged inside the student's kernel "
-                            "(not tamper-proof; see the README)"
-                        )
-                        result.exercises[ex_id] = _score(ex, outcome, tests, cell_timeout)
-                    elif ex_id in banned:
+                    if ex_id in banned:
                         test = CheckResult("written from scratch", False, banned[ex_id], gate=True)
                         result.exercises[ex_id] = ExerciseScore.from_tests(
                             ex_id, ex.points, [test.to_dict()]
@@ -571,35 +576,6 @@ def grade_submission(
     result.log.append(f"{session.probes} probe call(s) judged outside the kernel")
     emit(result)
     return result
-
-
-def _judge_in_kernel(ex, session: _KernelSession) -> list[CheckResult]:
-    """The old path, for exercises not converted to probe + judge: inject the master's tests
-    after the exercise cell and read the results back with a per-run token."""
-    from seqcourse.grading.autograde import RESULT_MIME, injected_source
-
-    token = secrets.token_hex(16)
-    cell = nbformat.v4.new_code_cell(
-        injected_source(ex.id, ex.public_tests, ex.hidden_tests, token)
-    )
-    session.run_nb.cells.append(cell)
-    outcome = session.execute(cell, f"the tests of exercise {ex.id}")
-    if outcome == "timeout":
-        return [CheckResult("tests", False, "the tests timed out (an endless loop?)")]
-    for out in cell.get("outputs", []):
-        data = (
-            out.get("data", {}).get(RESULT_MIME)
-            if out.get("output_type") == "display_data"
-            else None
-        )
-        if (
-            isinstance(data, dict)
-            and data.get("token") == token
-            and isinstance(data.get("tests"), list)
-        ):
-            return [CheckResult(**{k: t.get(k) for k in ("name", "passed", "message", "not_attempted", "gate") if k in t})
-                    for t in data["tests"] if isinstance(t, dict) and "name" in t and "passed" in t]  # fmt: skip
-    return [CheckResult("tests", False, f"the tests could not run: {outcome or 'no result'}")]
 
 
 def _score(ex, cell_outcome: str, tests: list[CheckResult], cell_timeout: float) -> ExerciseScore:
