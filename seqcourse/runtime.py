@@ -4,6 +4,9 @@
 * ``SEQCOURSE_GRADING=1`` is set by the autograder while it executes a submission.
 * ``SEQCOURSE_RECORD_FILE=path`` makes :func:`record` append its metrics to that JSON-lines
   file; ``seqcourse run`` sets it to collect each notebook's results.
+* ``SEQCOURSE_DATA=folder`` is where full-mode downloads go (default ``~/seqcourse_data``).
+
+Other modules use the names below, never the strings.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 FAST_ENV = "SEQCOURSE_FAST"
 GRADING_ENV = "SEQCOURSE_GRADING"
 RECORD_FILE_ENV = "SEQCOURSE_RECORD_FILE"
+DATA_ENV = "SEQCOURSE_DATA"
 
 _TRUE = {"1", "true", "yes", "on"}
 

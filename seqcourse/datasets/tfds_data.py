@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DATA_DIR = Path(os.environ.get("SEQCOURSE_DATA", Path.home() / "seqcourse_data")) / "tfds"
+from seqcourse.runtime import DATA_ENV
+
+DATA_DIR = Path(os.environ.get(DATA_ENV, Path.home() / "seqcourse_data")) / "tfds"
 
 
 def tfds_load(name: str, split: str, data_dir: str | Path | None = None, **kwargs):

@@ -31,6 +31,7 @@ import nbformat
 from seqcourse.execution import kill_kernel_tree
 from seqcourse.grading.notebook_format import METADATA_KEY, Assignment, read_assignment
 from seqcourse.grading.results import SubmissionResult, write_atomic, write_csv
+from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
 GRACE_S = 30  # worker start-up and clean-up beyond the submission's total time limit
 RESULT_CAP = 20_000_000  # bytes read from a worker's result pipe
@@ -138,7 +139,7 @@ def _tail(path: Path, size: int = 2000) -> str:
 
 def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | None, str]:
     """Run one worker; return (its last reported result or None, "" or why it ended badly)."""
-    env = dict(os.environ, SEQCOURSE_FAST="1", SEQCOURSE_GRADING="1", TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, **{FAST_ENV: "1", GRADING_ENV: "1"}, TF_CPP_MIN_LOG_LEVEL="3")
     env["SEQCOURSE_GRADER_TAG"] = job["tag"]
     read_fd, write_fd = os.pipe()
     log = private / f"worker-{job['tag']}.log"

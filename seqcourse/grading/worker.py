@@ -61,6 +61,7 @@ from seqcourse.grading.public_checks import (
 )
 from seqcourse.grading.results import MISSING, ExerciseScore, SubmissionResult
 from seqcourse.grading.sandbox import SandboxKernelManager, not_dumpable
+from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
 PROBE_TIMEOUT = 15  # seconds a kernel gets to answer after an interrupt
 
@@ -599,8 +600,7 @@ def _kernel_env(workdir: str) -> dict:
         IPYTHONDIR=os.path.join(workdir, ".ipython"),
         MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"),
         MPLBACKEND="agg",
-        SEQCOURSE_FAST="1",
-        SEQCOURSE_GRADING="1",
+        **{FAST_ENV: "1", GRADING_ENV: "1"},
         TF_CPP_MIN_LOG_LEVEL="3",
         PYTHONDONTWRITEBYTECODE="1",
     )
@@ -619,8 +619,7 @@ def main(argv=None) -> int:
         out.write(json.dumps({"result": result.to_dict()}) + "\n")
         out.flush()
 
-    os.environ["SEQCOURSE_FAST"] = "1"
-    os.environ["SEQCOURSE_GRADING"] = "1"
+    os.environ[FAST_ENV] = os.environ[GRADING_ENV] = "1"
     assignment = read_assignment(job["master"])
     grade_submission(
         Path(job["submission"]),
