@@ -231,10 +231,7 @@ def probe_with(answer, probe, *args, **kwargs):
     replaced it, so a judge trusts nothing it returns beyond what it can recompute.
     ``answer`` may also be the student's function itself (a hidden test in a master).
     """
-    run = getattr(answer, "run_probe", None)
-    if run is None:
-        name = getattr(answer, "__name__", "your function")
-        return _sent(probe(answer, *args, **kwargs), f"the probe of {name}")
+    run = getattr(answer, "run_probe", None) or _probe(answer).run_probe
     return run(probe, args, kwargs)
 
 
