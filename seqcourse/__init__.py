@@ -5,6 +5,7 @@ they are meant to reach with :func:`record`, and run exercise checks with :func:
 Everything heavy (TensorFlow, Keras) is imported lazily so that ``import seqcourse`` is cheap.
 """
 
+from seqcourse.answers import answer_or_reference
 from seqcourse.project import REPO_URL, colab_url
 from seqcourse.runtime import is_fast, record, scale, setup
 
@@ -22,4 +23,14 @@ def check(exercise_id, *answers):
     _check(exercise_id, *answers)
 
 
-__all__ = ["REPO_URL", "__version__", "check", "colab_url", "is_fast", "record", "scale", "setup"]
+__all__ = [
+    "REPO_URL",
+    "__version__",
+    "answer_or_reference",
+    "check",
+    "colab_url",
+    "is_fast",
+    "record",
+    "scale",
+    "setup",
+]
