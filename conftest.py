@@ -28,6 +28,17 @@ NOTEBOOK_CELL_TIMEOUT = 600  # seconds; a hung fast-mode cell fails instead of s
 RUNS = Path(__file__).parent / "runs" / "tests"
 
 
+@pytest.fixture(autouse=True)
+def _doctest_names(request):
+    """Docstring examples (``--doctest-modules`` on ``seqcourse``) may use ``np`` and ``keras``
+    without importing them; Keras is imported only when a doctest runs."""
+    if isinstance(request.node, pytest.DoctestItem):
+        import keras
+        import numpy as np
+
+        request.getfixturevalue("doctest_namespace").update(np=np, keras=keras)
+
+
 def pytest_collect_file(file_path: Path, parent):
     if file_path.suffix == ".ipynb" and file_path.parent.name == "notebooks":
         return NotebookFile.from_parent(parent, path=file_path)

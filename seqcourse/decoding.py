@@ -8,10 +8,14 @@
 ``tokens`` has shape (n,), ``log_probs`` (n, vocab) and ``state`` is a dict of arrays whose
 first axis is n (decoder states, and anything constant per sequence such as encoder outputs
 and their mask). The searches reorder and repeat the state rows themselves, so a step
-function never needs to know about beams.
+function never needs to know about beams. :func:`attention_decoder_step` is the step of an
+encoder-decoder whose trained layers are given as :class:`DecoderLayers`; ``beam_search``
+also takes the rule that prunes each input's beams (:func:`beam_step` by default).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -93,6 +97,55 @@ def greedy_search(step, state: dict, start_id: int, end_id: int, max_length: int
     return sequences, scores
 
 
+def beam_step(beam_scores, log_probs, k: int):
+    """One beam-search step for one input: the ``k`` best of all B x V extensions.
+
+    Args:
+        beam_scores: ``(B,)`` total log-probabilities of the B open hypotheses (``-inf``
+            marks an empty slot).
+        log_probs: ``(B, V)`` next-token log-probabilities of each hypothesis.
+        k: how many extensions to keep.
+
+    Returns:
+        ``(scores, parents, tokens)``, each ``(k,)``, best first: the extension's total
+        log-probability, the hypothesis it extends, and the token it adds. Equal scores keep
+        the order of ``(parent, token)``.
+
+    Example:
+        >>> beam_step(np.log([0.5, 0.5]), np.log([[0.9, 0.1], [0.2, 0.8]]), 2)[1:]
+        (array([0, 1]), array([0, 1]))
+    """
+    total = (np.asarray(beam_scores, float)[:, None] + np.asarray(log_probs, float)).ravel()
+    best = np.argsort(-total, kind="stable")[:k]
+    vocab = np.shape(log_probs)[1]
+    return total[best], best // vocab, best % vocab
+
+
+def _extend(beam_step, beam_scores, log_probs, k: int):
+    """``beam_step`` on each input's beams: ``beam_scores`` (n, k), ``log_probs`` (n, k, V) ->
+    scores, parents (0..k-1) and tokens, each (n, k)."""
+    rows = []
+    for scores, log_p in zip(beam_scores, log_probs, strict=True):
+        row = tuple(np.asarray(x) for x in beam_step(scores, log_p, k))
+        if len(row) != 3 or any(x.shape != (k,) for x in row):
+            raise ValueError(
+                f"beam_step should return (scores, parents, tokens) of shape ({k},) each; got "
+                f"shapes {[x.shape for x in row]}"
+            )
+        _, parents, tokens = row
+        if not (
+            np.all((parents >= 0) & (parents < k))
+            and np.all((tokens >= 0) & (tokens < log_p.shape[1]))
+        ):
+            raise ValueError(
+                f"beam_step returned parents {parents} and tokens {tokens}: parents index the "
+                f"{k} hypotheses, tokens the {log_p.shape[1]} vocabulary entries"
+            )
+        rows.append(row)
+    scores, parents, tokens = (np.stack(x) for x in zip(*rows, strict=True))
+    return scores.astype(float), parents.astype(int), tokens.astype(int)
+
+
 def beam_search(
     step,
     state: dict,
@@ -101,6 +154,7 @@ def beam_search(
     max_length: int,
     beam_width: int = 5,
     length_penalty: float = 1.0,
+    beam_step=beam_step,
 ):
     """Keep the ``beam_width`` most likely partial sequences per input at every step.
 
@@ -114,6 +168,10 @@ def beam_search(
     ``max_length`` steps compete with their current score.
 
     With ``beam_width=1`` this is exactly :func:`greedy_search`.
+
+    ``beam_step(beam_scores, log_probs, k) -> (scores, parents, tokens)`` picks the ``k`` best
+    extensions of one input's beams (default: this module's :func:`beam_step`; notebook 06
+    passes exercise 6.3's).
 
     Returns ``(sequences, scores)`` like :func:`greedy_search`, with the normalised scores.
     """
@@ -129,12 +187,10 @@ def beam_search(
     for length in range(1, max_length + 1):
         log_probs, state = step(tokens, state)
         log_probs = np.asarray(log_probs, float)
-        vocab = log_probs.shape[-1]
-        total = (beam_scores[:, None] + log_probs).reshape(n, k * vocab)
-        top = np.argsort(-total, axis=1, kind="stable")[:, :k]  # (n, k) best extensions
-        scores = np.take_along_axis(total, top, axis=1)
-        parents = np.arange(n)[:, None] * k + top // vocab
-        new_tokens = top % vocab
+        scores, parents, new_tokens = _extend(
+            beam_step, beam_scores.reshape(n, k), log_probs.reshape(n, k, -1), k
+        )
+        parents = np.arange(n)[:, None] * k + parents  # rows of the stacked beams
         for i, j in zip(*np.nonzero((new_tokens == end_id) & (scores > -np.inf)), strict=True):
             normalised = scores[i, j] / length**length_penalty
             if normalised > best_score[i]:
@@ -159,37 +215,58 @@ def beam_search(
     return best_tokens, best_score
 
 
-def attention_decoder_step(model: keras.Model):
-    """The step function of a trained encoder-decoder whose decoder is one recurrent layer.
+@dataclass(frozen=True)
+class DecoderLayers:
+    """The trained layers one step of a recurrent decoder uses (notebooks 06 and 07).
 
-    The model's layers must be named: ``"target_embedding"`` (Embedding of the previous
-    token), ``"decoder"`` (a GRU or SimpleRNN layer: its cell does one step and has one
-    state), ``"logits"`` (Dense over the vocabulary) and, if the model attends,
-    ``"attention"`` (an :class:`~seqcourse.layers.AdditiveAttention` called as
-    ``attention(decoder_output, encoder_outputs)``) followed by ``"combine"`` (Dense on
-    ``[decoder_output, context]``).
+    Attributes:
+        embedding: Embedding of the previous token: ids ``(n,)`` -> ``(n, embed)``.
+        cell: the decoder's recurrent cell with one state (``gru_layer.cell``):
+            ``cell(x (n, embed), [h (n, units)]) -> (output (n, units), [new h])``.
+        logits: Dense over the vocabulary: ``(n, features) -> (n, vocab)``.
+        attention: an :class:`~seqcourse.layers.AdditiveAttention` called as
+            ``attention(output (n, 1, units), values (n, steps, features))``, or None for a
+            decoder without attention.
+        combine: Dense on ``[output, context]`` ``(n, units + features)``, with attention only.
 
-    Returns ``step(tokens, state) -> (log_probs, new_state)`` for :func:`greedy_search` and
-    :func:`beam_search`. ``state`` holds ``"h"`` (the decoder state, (n, units)),
-    ``"values"`` (encoder outputs (n, steps, features), used only with attention) and
-    optionally ``"mask"`` ((n, steps) bool).
+    Raises:
+        ValueError: if only one of ``attention`` and ``combine`` is given.
     """
-    names = {layer.name for layer in model.layers}
-    missing = {"target_embedding", "decoder", "logits"} - names
-    if missing:
-        raise ValueError(f"the model has no layer(s) named {sorted(missing)}; see the docstring")
-    embedding, cell = model.get_layer("target_embedding"), model.get_layer("decoder").cell
-    attention = model.get_layer("attention") if "attention" in names else None
-    combine = model.get_layer("combine") if attention is not None else None
-    logits = model.get_layer("logits")
 
-    def step(tokens, state):
-        h, _ = cell(embedding(np.asarray(tokens)), [state["h"]])
-        output = h
-        if attention is not None:
-            context, _ = attention(h[:, None], state["values"], values_mask=state.get("mask"))
-            output = combine(keras.ops.concatenate([h, context[:, 0]], axis=-1))
-        log_probs = keras.ops.log_softmax(logits(output))
-        return np.asarray(log_probs), {**state, "h": np.asarray(h)}
+    embedding: keras.layers.Layer
+    cell: keras.layers.Layer
+    logits: keras.layers.Layer
+    attention: keras.layers.Layer | None = None
+    combine: keras.layers.Layer | None = None
 
-    return step
+    def __post_init__(self):
+        if (self.attention is None) != (self.combine is None):
+            raise ValueError("attention and combine go together: give both or neither")
+
+
+def attention_decoder_step(layers: DecoderLayers, tokens, state: dict):
+    """One decoder step: the previous tokens -> next-token log-probabilities and the new state.
+
+    The cell reads the embedded previous token; its new output is the attention query (Luong
+    style) over ``state["values"]``, and ``combine`` mixes output and context before the
+    logits. Bind the layers, ``functools.partial(attention_decoder_step, layers)``, to get the
+    ``step(tokens, state)`` of :func:`greedy_search` and :func:`beam_search`.
+
+    Args:
+        layers: the trained decoder's :class:`DecoderLayers`.
+        tokens: ``(n,)`` int, the previous token of each sequence.
+        state: ``"h"`` (the decoder state, ``(n, units)``), ``"values"`` (encoder outputs
+            ``(n, steps, features)``, used only with attention) and optionally ``"mask"``
+            (``(n, steps)`` bool, False on padding).
+
+    Returns:
+        ``(log_probs, new_state)``: ``(n, vocab)`` NumPy log-probabilities, and ``state`` with
+        ``"h"`` replaced by the new decoder state.
+    """
+    h, _ = layers.cell(layers.embedding(np.asarray(tokens)), [state["h"]])
+    output = h
+    if layers.attention is not None:
+        context, _ = layers.attention(h[:, None], state["values"], values_mask=state.get("mask"))
+        output = layers.combine(keras.ops.concatenate([h, context[:, 0]], axis=-1))
+    log_probs = keras.ops.log_softmax(layers.logits(output))
+    return np.asarray(log_probs), {**state, "h": np.asarray(h)}

@@ -35,3 +35,24 @@ def mase(forecast, actual, train, period: int = 1) -> float:
     train = np.asarray(train, float)
     scale = np.mean(np.abs(train[period:] - train[:-period]))
     return float(np.mean(np.abs(np.asarray(forecast) - np.asarray(actual))) / scale)
+
+
+def forecast_recursively(step, series, origins, window: int, horizon: int) -> np.ndarray:
+    """Recursive multi-step forecast: a one-step model's predictions fed back as inputs.
+
+    ``step`` maps windows (batch, window) to next-step predictions (batch,). From each origin
+    ``t`` it sees ``series[t - window + 1 : t + 1]``; each prediction is appended to the window
+    and the oldest value dropped before the next step. Returns (n, horizon).
+
+    Example:
+        >>> forecast_recursively(lambda w: w[:, -1] + 1, np.arange(5.0), [2, 4], 2, 3)
+        array([[3., 4., 5.],
+               [5., 6., 7.]])
+    """
+    series, origins = np.asarray(series, float), np.asarray(origins)
+    windows = np.stack([series[t - window + 1 : t + 1] for t in origins])
+    predictions = []
+    for _ in range(horizon):
+        predictions.append(np.asarray(step(windows), float).reshape(len(origins)))
+        windows = np.concatenate([windows[:, 1:], predictions[-1][:, None]], axis=1)
+    return np.stack(predictions, axis=1)

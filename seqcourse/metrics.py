@@ -160,3 +160,51 @@ def sequence_error_rate(hypotheses, alternatives) -> float:
     error rate": the share of words pronounced wrongly)."""
     distances, _ = closest_reference_distances(hypotheses, alternatives)
     return float(np.mean(distances > 0)) if len(distances) else 0.0
+
+
+def masked_loss_and_accuracy(y_true, logits, mask):
+    """Per-step cross-entropy and accuracy of a tagger, averaged over the real tokens only.
+
+    Written with ``keras.ops``: it takes NumPy arrays (evaluation) and tensors (as the loss
+    of a training step, where it is differentiable in ``logits``).
+
+    Args:
+        y_true: true tags, ints of shape (batch, time).
+        logits: unnormalised scores, floats of shape (batch, time, n_tags).
+        mask: bool (batch, time), true at real tokens, false at padding.
+
+    Returns:
+        ``(loss, accuracy)``: two scalars, the sums over the real tokens divided by their
+        number. Padded steps change neither.
+
+    Example:
+        >>> logits = np.log([[[0.5, 0.5], [0.9, 0.1], [0.1, 0.9]]])
+        >>> loss, accuracy = masked_loss_and_accuracy([[0, 0, 0]], logits, [[True, True, False]])
+        >>> round(float(loss), 4), float(accuracy)  # (-ln 0.5 - ln 0.9) / 2; padding ignored
+        (0.3993, 1.0)
+    """
+    import keras
+
+    ops = keras.ops
+    logits = ops.convert_to_tensor(logits, dtype="float32")
+    y_true = ops.convert_to_tensor(y_true, dtype="int32")
+    weights = ops.cast(ops.convert_to_tensor(mask), "float32")
+    per_step = ops.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+    right = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y_true), "float32")
+    real = ops.sum(weights)
+    return ops.sum(per_step * weights) / real, ops.sum(right * weights) / real
+
+
+def bits_per_character(logits, targets) -> float:
+    """Average ``-log2 p(target)`` over all positions: logits (batch, time, vocab) floats,
+    targets (batch, time) ints. A stable log-softmax in float64.
+
+    Example:
+        >>> bits_per_character(np.zeros((1, 3, 8)), np.array([[0, 5, 7]]))  # uniform over 8
+        3.0
+    """
+    logits = np.asarray(logits, dtype="float64")
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)
+    return float(-picked.mean() / np.log(2))

@@ -27,6 +27,8 @@ def plot_history(histories: dict, metric: str = "loss", ax=None, title: str | No
                 epochs,
                 logs[f"val_{metric}"],
                 ls="--",
+                marker="s",
+                ms=3,
                 color=line.get_color(),
                 label=f"{label} (validation)",
             )

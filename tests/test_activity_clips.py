@@ -196,3 +196,10 @@ def test_ucf101_under_mock_data():
         clips, labels, names = load_ucf101(frames=4, size=16)
     assert clips.shape == (3, 4, 16, 16, 1) and len(names) == 101
     assert set(labels.tolist()) <= set(range(101))
+
+
+def test_reference_cnn_gru_passes_the_judge_of_exercise_9_1():
+    from seqcourse.grading.checks.nb09 import assert_cnn_gru
+    from seqcourse.video import cnn_gru_classifier
+
+    assert_cnn_gru(cnn_gru_classifier, (5, 4, 1), features=3, units=2, classes=4, seed=1)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from seqcourse.layers import ScratchGRUCell, ScratchLSTMCell, ScratchRNNCell
+from seqcourse.layers.gated_cells import gru_step, lstm_step
 
 PAIRS = [
     (ScratchRNNCell, keras.layers.SimpleRNN),
@@ -92,6 +93,45 @@ def test_lstm_forget_bias_starts_at_one_and_gates_are_exposed():
     assert all(tuple(g.shape) == (4, 3) for g in gates.values())
     assert np.all((np.asarray(gates["forget"]) > 0) & (np.asarray(gates["forget"]) < 1))
     assert ScratchLSTMCell(3, unit_forget_bias=False).get_config()["unit_forget_bias"] is False
+
+
+@pytest.mark.parametrize("unit_forget_bias", [True, False])
+@pytest.mark.parametrize(
+    "bias_initializer",
+    [
+        keras.initializers.Constant(0.5),
+        keras.initializers.RandomNormal(seed=3),
+        keras.initializers.Ones(),
+    ],
+    ids=["constant", "random", "ones"],
+)
+def test_bias_is_initialised_as_keras_lstmcell(bias_initializer, unit_forget_bias):
+    # Keras: the forget block is ones, the other three blocks come from the initializer
+    kwargs = {"bias_initializer": bias_initializer, "unit_forget_bias": unit_forget_bias}
+    ours, reference = ScratchLSTMCell(3, **kwargs), keras.layers.LSTMCell(3, **kwargs)
+    ours.build((None, 2))
+    reference.build((None, 2))
+    np.testing.assert_allclose(np.asarray(ours.bias), np.asarray(reference.bias))
+    if unit_forget_bias:
+        np.testing.assert_array_equal(np.asarray(ours.bias)[3:6], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("step", "cell_class", "states"),
+    [(lstm_step, ScratchLSTMCell, 2), (gru_step, ScratchGRUCell, 1)],
+    ids=["lstm", "gru"],
+)
+def test_step_functions_compute_the_cells_step(step, cell_class, states):
+    cell = cell_class(3, bias_initializer="random_normal")
+    cell.build((None, 2))
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 2)).astype("float32")
+    state = [rng.normal(size=(5, 3)).astype("float32") for _ in range(states)]
+    expected = cell.step(x, state)[1]
+    got = step(x, *state, cell.kernel, cell.recurrent_kernel, cell.bias)
+    got = got if isinstance(got, tuple) else (got,)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, atol=1e-6)
 
 
 def test_gru_update_gate_of_one_copies_the_state():

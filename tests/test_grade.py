@@ -123,17 +123,18 @@ def test_every_submission_has_a_row_and_a_json(graded):
         "1.1 (2)",
         "1.2 (2)",
         "1.3 (3)",
+        "1.4 (3)",
         "total",
         "max",
         "reason",
     ]
     data = json.loads((out / "master__01_rnn_from_scratch.json").read_text())
-    assert data["total"] == 7 and data["exercises"]["1.1"]["tests"][0]["passed"] is True
+    assert data["total"] == 10 and data["exercises"]["1.1"]["tests"][0]["passed"] is True
 
 
 def test_master_gets_full_marks(graded):
     rows, results, _ = graded
-    assert rows["master"]["total"] == "7" and rows["master"]["status"] == "graded"
+    assert rows["master"]["total"] == "10" and rows["master"]["status"] == "graded"
     assert all(t["passed"] for e in results["master"].exercises.values() for t in e.tests)
     assert any(
         t["name"].startswith("hidden test") for t in results["master"].exercises["1.3"].tests
@@ -155,14 +156,14 @@ def test_invalid_json_is_an_error_row(graded):
 def test_deleted_and_reordered_cells(graded):
     _, results, _ = graded
     r = results["deleted_reordered"]
-    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3}
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3, "1.4": 3}
     assert r.exercises["1.2"].status == "missing" and "not found" in r.exercises["1.2"].reason
 
 
 def test_endless_loop_times_out_and_the_rest_is_graded(graded):
     _, results, _ = graded
     r = results["endless_loop"]
-    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3}
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 3, "1.4": 3}
     assert "ran past the time limit" in r.exercises["1.2"].reason
     assert any("exceeded the time limit" in line for line in r.log)
 
@@ -170,25 +171,25 @@ def test_endless_loop_times_out_and_the_rest_is_graded(graded):
 def test_kernel_death_keeps_earlier_results(graded):
     _, results, _ = graded
     r = results["kernel_death"]
-    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0} and r.status == "incomplete"
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0, "1.4": 0} and r.status == "incomplete"
     assert "kernel died" in r.exercises["1.2"].reason
 
 
 def test_kernel_that_ignores_interrupts_is_stopped(graded):
     _, results, _ = graded
     r = results["sigint_ignored"]
-    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0} and r.status == "incomplete"
+    assert _scores(r) == {"1.1": 2, "1.2": 0, "1.3": 0, "1.4": 0} and r.status == "incomplete"
     assert "stopped responding" in r.exercises["1.3"].reason
 
 
 def test_exception_in_first_cell_does_not_stop_grading(graded):
     rows, _, _ = graded
-    assert rows["first_cell_error"]["total"] == "7"
+    assert rows["first_cell_error"]["total"] == "10"
 
 
 def test_megabytes_of_output_are_capped_not_fatal(graded):
     rows, results, _ = graded
-    assert rows["huge_output"]["total"] == "7"
+    assert rows["huge_output"]["total"] == "10"
     assert any("dropped" in line for line in results["huge_output"].log)
 
 
@@ -212,7 +213,7 @@ def test_wrong_answer_fails_with_reasons_and_the_rest_is_graded(graded):
     assert ex.status == "failed" and ex.score == 0
     assert "differs from the expected values" in ex.reason
     assert [t["passed"] for t in ex.tests if t["gate"]] == [True]
-    assert r.exercises["1.3"].score == 3
+    assert r.exercises["1.3"].score == 3 and r.exercises["1.4"].score == 3
 
 
 def test_right_shaped_stub_earns_nothing():
@@ -272,7 +273,7 @@ def test_gradescope_results_and_feedback_from_a_result():
         ],
     )
     data = result.gradescope()
-    assert data["score"] == 1 and [t["max_score"] for t in data["tests"]] == [2, 2, 3]
+    assert data["score"] == 1 and [t["max_score"] for t in data["tests"]] == [2, 2, 3, 3]
     assert "FAIL values: differs" in data["tests"][0]["output"]
     json.dumps(data)  # serialisable as Gradescope's results.json
     text = result.feedback_markdown()
@@ -291,4 +292,4 @@ def test_a_forged_report_cannot_add_points_or_exercises():
         },
     }
     result = SubmissionResult.from_dict(forged, read_assignment(MASTER))
-    assert set(result.exercises) == {"1.1", "1.2", "1.3"} and result.total == 2
+    assert set(result.exercises) == {"1.1", "1.2", "1.3", "1.4"} and result.total == 2

@@ -358,8 +358,8 @@ def _scores(result):
     return {k: e.score for k, e in result.exercises.items()}
 
 
-ZERO = {"1.1": 0, "1.2": 0, "1.3": 0}
-FULL = {"1.1": 2, "1.2": 2, "1.3": 3}
+ZERO = {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 0}
+FULL = {"1.1": 2, "1.2": 2, "1.3": 3, "1.4": 3}
 
 
 def test_every_submission_has_a_row_and_the_run_is_bounded(hostile):
@@ -412,14 +412,14 @@ def test_c_level_hang_is_killed_and_earlier_work_kept(hostile):
 
 def test_out_folder_is_written_by_the_grader_only(hostile):
     rows, results, out, _, _, csv_text = hostile
-    assert rows["victim"]["total"] == "7" and _scores(results["victim"]) == FULL
+    assert rows["victim"]["total"] == "10" and _scores(results["victim"]) == FULL
     victim = json.loads((out / "victim__01_rnn_from_scratch.json").read_text())
-    assert victim["total"] == 7 and victim["max_points"] == 7
+    assert victim["total"] == 10 and victim["max_points"] == 10
     writer = json.loads((out / "writer__01_rnn_from_scratch.json").read_text())
-    assert writer["total"] == 0 and writer["max_points"] == 7
+    assert writer["total"] == 0 and writer["max_points"] == 10
     time.sleep(8)  # the detached writers slept 6 s: they must be dead, the files intact
     assert (out / "grades.csv").read_text() == csv_text
-    assert json.loads((out / "victim__01_rnn_from_scratch.json").read_text())["total"] == 7
+    assert json.loads((out / "victim__01_rnn_from_scratch.json").read_text())["total"] == 10
 
 
 def _alive_with(marker: bytes) -> list[int]:
@@ -471,13 +471,14 @@ def test_metadata_cannot_choose_the_master(hostile):
     rows, results, _, _, _, _ = hostile
     assert rows["claims_itself_master"]["status"] == "error"
     assert "is notebook" in rows["claims_itself_master"]["reason"]
-    assert results["master"].max_points == 7
+    assert results["master"].max_points == 10
 
 
 def test_from_scratch_means_from_scratch(hostile):
     _, results, _, _, _, _ = hostile
     r = results["uses_keras"]
-    assert _scores(r) == {"1.1": 0, "1.2": 2, "1.3": 0}
+    # 1.4 calls that 1.3, whose tape recomputes h_t without the bias: its BPTT is wrong too
+    assert _scores(r) == {"1.1": 0, "1.2": 2, "1.3": 0, "1.4": 0}
     assert "SimpleRNNCell" in r.exercises["1.1"].reason
     assert "GradientTape" in r.exercises["1.3"].reason
 

@@ -1,18 +1,18 @@
 """Hostile submissions of the two exercises whose answers are not plain data: 3.1 returns a Keras
-model, 4.1 draws from a random generator.
+model, 4.2 draws from a random generator.
 
 Both are probe + judge like every other exercise. For 3.1 the probe builds the student's model
 in their kernel, runs it on token ids the grader sends (with the model's own weights, then with
 weights the grader chose) and returns the weights and the outputs; the judge rebuilds
 Embedding(mask_zero) -> LSTM / Bidirectional(LSTM) -> Dense(1, sigmoid) here, loads the same
-weights and compares. For 4.1 the probe returns thousands of draws made with a generator seeded
+weights and compares. For 4.2 the probe returns thousands of draws made with a generator seeded
 from the run's fresh seed, on logits drawn from it too; the judge compares frequencies with its
 own softmax.
 
 The graded notebooks are the masters cut down to their setup cell, exercise cells and check
 cells (no training), in a masters folder of their own. Before probe + judge (these two
 exercises were judged inside the kernel with a per-run token), the cases marked WON below
-got full marks for 3.1 or 4.1.
+got full marks for 3.1 or 4.2.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def test_a_model_without_the_mask_earns_partial_marks(sentiment):
     assert failed and all("padding" in t["name"] or "hidden" in t["name"] for t in failed)
 
 
-# ---------------------------------------------------------------- 4.1 sample_with_temperature
+# ---------------------------------------------------------------- 4.2 sample_with_temperature
 
 # Always the argmax (any index when the logits are flat): wrong, but right for a tiny temperature.
 ARGMAX = """def sample_with_temperature(logits, temperature, rng):
@@ -257,33 +257,33 @@ def language_model(tmp_path_factory):
         {
             "master": master,
             "untouched": student,
-            "token_hook": _with(student, "4.1", before=TOKEN_HOOK),
-            "argmax": _with(master, "4.1", answer=ARGMAX),
-            "argmax_poisoned": _with(master, "4.1", answer=ARGMAX, before=POISON),
-            "memorised": _with(master, "4.1", answer=MEMORISED),
-            "forged_probe": _with(student, "4.1", before=FORGED_SAMPLER_PROBE),
+            "token_hook": _with(student, "4.2", before=TOKEN_HOOK),
+            "argmax": _with(master, "4.2", answer=ARGMAX),
+            "argmax_poisoned": _with(master, "4.2", answer=ARGMAX, before=POISON),
+            "memorised": _with(master, "4.2", answer=MEMORISED),
+            "forged_probe": _with(student, "4.2", before=FORGED_SAMPLER_PROBE),
         },
     )
 
 
 def test_the_master_sampler_gets_full_marks(language_model):
     r = language_model["master"]
-    assert _score(r, "4.1") == 2 and _score(r, "4.2") == 2, r.summary()
-    assert _score(language_model["untouched"], "4.1") == 0
+    assert _score(r, "4.2") == 2 and _score(r, "4.1") == 2, r.summary()
+    assert _score(language_model["untouched"], "4.2") == 0
 
 
 def test_a_sampler_scores_what_its_honest_code_earns(language_model):
-    honest = _score(language_model["argmax"], "4.1")
+    honest = _score(language_model["argmax"], "4.2")
     assert 0 < honest < 2, language_model["argmax"].summary()
     for name in ("argmax_poisoned", "memorised"):  # memorising the public inputs: no help
-        assert _score(language_model[name], "4.1") == honest, language_model[name].summary()
+        assert _score(language_model[name], "4.2") == honest, language_model[name].summary()
 
 
 @pytest.mark.parametrize("name", ["token_hook", "forged_probe"])
 def test_a_forged_sampler_result_scores_nothing(language_model, name):
     r = language_model[name]
-    assert _score(r, "4.1") < 2, r.summary()
-    failed = [t for t in r.exercises["4.1"].tests if not t["passed"]]
+    assert _score(r, "4.2") < 2, r.summary()
+    failed = [t for t in r.exercises["4.2"].tests if not t["passed"]]
     assert any("frequencies" in t["message"] for t in failed) or name == "token_hook"
     if name == "token_hook":
-        assert _score(r, "4.1") == 0
+        assert _score(r, "4.2") == 0

@@ -25,21 +25,38 @@ def step_backward(dh, x_t, h_prev, h_t, W_x, W_h):
     return dz @ W_x.T, dz @ W_h.T, x_t.T @ dz, h_prev.T @ dz, dz.sum(0)
 
 
+def backward(xs, h0, hs, probs, targets, W_x, W_h, W_y, time_order=reversed, scale=1.0):
+    d_logits = (probs - np.eye(probs.shape[-1])[targets]) * scale / targets.size
+    d_out, dh = d_logits @ W_y.T, np.zeros_like(h0)
+    grads = {"W_x": 0, "W_h": 0, "b": 0}
+    for t in time_order(range(xs.shape[1])):
+        h_prev = hs[:, t - 1] if t else h0
+        _, dh, *step = step_backward(d_out[:, t] + dh, xs[:, t], h_prev, hs[:, t], W_x, W_h)
+        grads = {k: g + s for (k, g), s in zip(grads.items(), step, strict=True)}
+    return {**grads, "W_y": np.einsum("btu,btc->uc", hs, d_logits), "b_y": d_logits.sum((0, 1))}
+
+
+def lstm_ops_step(x, h, c, W_x, W_h, b, order=(0, 1, 2, 3)):  # keras.ops: it must run in a layer
+    from keras import ops
+
+    blocks = ops.split(ops.matmul(x, W_x) + ops.matmul(h, W_h) + b, 4, axis=-1)
+    i, f, g, o = (blocks[k] for k in order)
+    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+    return ops.sigmoid(o) * ops.tanh(c), c
+
+
+def gru_ops_step(x, h, W_x, W_h, b, swap_z=False):
+    from keras import ops
+
+    xz, xr, xh = ops.split(ops.matmul(x, W_x) + b[0], 3, axis=-1)
+    hz, hr, hh = ops.split(ops.matmul(h, W_h) + b[1], 3, axis=-1)
+    z, r = ops.sigmoid(xz + hz), ops.sigmoid(xr + hr)
+    keep = 1 - z if swap_z else z
+    return keep * h + (1 - keep) * ops.tanh(xh + r * hh)
+
+
 def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
-
-
-def lstm_step(x, h, c, W_x, W_h, b):
-    i, f, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
-    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-    return _sigmoid(o) * np.tanh(c), c
-
-
-def gru_step(x, h, W_x, W_h, b):
-    xz, xr, xh = np.split(x @ W_x + b[0], 3, axis=-1)
-    hz, hr, hh = np.split(h @ W_h + b[1], 3, axis=-1)
-    z, r = _sigmoid(xz + hz), _sigmoid(xr + hr)
-    return z * h + (1 - z) * np.tanh(xh + r * hh)
 
 
 def clip(grads, max_norm):
@@ -58,6 +75,17 @@ def bpc(logits, targets):
     z = z - z.max(axis=-1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
     return float(-np.take_along_axis(log_p, targets[..., None], axis=-1).mean() / np.log(2))
+
+
+def generate_ids(stepper, prompt_ids, length, temperature, rng, sample):
+    ids, states = list(prompt_ids), stepper.initial_states(1)
+    for token in ids:
+        logits, states = stepper.step([token], states)
+    while len(ids) < len(prompt_ids) + length:
+        row = np.asarray(logits[0], dtype="float64")
+        ids.append(int(np.argmax(row)) if temperature is None else sample(row, temperature, rng))
+        logits, states = stepper.step(ids[-1:], states)
+    return ids
 
 
 def pad_and_mask(sequences):
@@ -83,22 +111,36 @@ def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, bidirectional=
     return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
 
 
-def review_pair_accuracy(p_first, p_second, labels_first):
-    first = (np.ravel(p_first) >= 0.5).astype(int)
-    second = (np.ravel(p_second) >= 0.5).astype(int)
-    labels = np.ravel(labels_first)
-    return float(np.mean((first == labels) & (second == 1 - labels)))
+def last_real_step(outputs, mask):
+    import keras
+
+    ops = keras.ops
+    index = ops.sum(ops.cast(mask, "int32"), axis=1) - 1
+    picked = ops.take_along_axis(ops.convert_to_tensor(outputs), index[:, None, None], axis=1)
+    return picked[:, 0]
 
 
-def masked_token_accuracy(y_true, y_pred, mask):
-    return float(np.mean(np.asarray(y_true)[mask] == np.asarray(y_pred)[mask]))
+def masked_loss_and_accuracy(y_true, logits, mask):
+    import keras
+
+    ops = keras.ops
+    weights = ops.cast(mask, "float32")
+    log_p = ops.log_softmax(ops.cast(logits, "float32"))
+    picked = ops.take_along_axis(log_p, ops.cast(y_true, "int32")[..., None], axis=-1)[..., 0]
+    right = ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(y_true, "int32")), "float32")
+    return -ops.sum(picked * weights) / ops.sum(weights), ops.sum(right * weights) / ops.sum(
+        weights
+    )
 
 
-def restore_text(words, punctuation, capital):
-    out = []
-    for word, mark, cap in zip(words, punctuation, capital, strict=True):
-        out.append((word[:1].upper() + word[1:] if cap else word) + ["", ",", ".", "?"][mark])
-    return " ".join(out)
+def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=True):
+    import keras
+
+    inputs = keras.Input((None,), dtype="int64")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(inputs)
+    lstm = keras.layers.LSTM(units, return_sequences=True)
+    x = (keras.layers.Bidirectional(lstm) if bidirectional else lstm)(x)
+    return keras.Model(inputs, keras.layers.Dense(n_tags)(x))
 
 
 def attention_weights(query, keys, w_query, w_key, v, mask):
@@ -126,10 +168,15 @@ def beam_step(beam_scores, log_probs, k):
     return total[parents, tokens], parents, tokens
 
 
-def ids_to_caption(ids, id_to_word):
-    ids = [int(i) for i in ids]
-    ids = ids[: ids.index(2)] if 2 in ids else ids
-    return " ".join(id_to_word[i] for i in ids if i > 2)
+def caption_step(parts, tokens, state):
+    import keras
+
+    h, _ = parts.cell(parts.embedding(np.asarray(tokens)), [state["h"]])
+    scores = parts.attention.scores(keras.ops.expand_dims(h, 1), state["values"])[:, 0]
+    alpha = keras.ops.exp(scores - keras.ops.logsumexp(scores, axis=1, keepdims=True))
+    context = keras.ops.sum(alpha[:, :, None] * state["values"], axis=1)
+    logits = parts.logits(parts.combine(keras.ops.concatenate([h, context], axis=1)))
+    return logits - keras.ops.logsumexp(logits, axis=1, keepdims=True), {**state, "h": h}
 
 
 def clipped_precision(candidate, references, n):
@@ -149,33 +196,60 @@ def collapse(frame_ids, blank=0):
     return [int(key) for key, _ in itertools.groupby(frame_ids) if key != blank]
 
 
-def error_rate(hypotheses, references, distance):
-    return float(
-        sum(distance(h, r) for h, r in zip(hypotheses, references, strict=True))
-        / sum(len(r) for r in references)
-    )
+def ctc_log_likelihood(log_probs, labels, blank=0, skip_equal=False, ends=(-1, -2)):
+    # probability space, rescaled at every frame; the keywords make the classic mistakes
+    states = [blank] + [x for label in labels for x in (label, blank)]
+    probs, log_scale = np.exp(np.asarray(log_probs, float)), 0.0
+    alpha = np.zeros(len(states))
+    alpha[:2] = probs[0, states[:2]]
+    for t in range(1, len(probs)):
+        total = np.sum(alpha)
+        alpha, log_scale = alpha / total, log_scale + np.log(total)
+        moved = alpha.copy()
+        moved[1:] += alpha[:-1]
+        for s in range(2, len(states)):
+            if states[s] != blank and (skip_equal or states[s] != states[s - 2]):
+                moved[s] += alpha[s - 2]
+        alpha = moved * probs[t, states]
+    return float(np.log(sum(alpha[e] for e in ends)) + log_scale)
 
 
-def reverse_in_time(clips):
-    return np.flip(np.asarray(clips), axis=1).copy()
+def build_cnn_gru(frame_encoder, num_classes, units=64):
+    import keras
+
+    model = keras.Sequential([keras.Input((None, *frame_encoder.input_shape[1:]))])
+    model.add(keras.layers.TimeDistributed(frame_encoder))
+    model.add(keras.layers.GRU(units))
+    model.add(keras.layers.Dense(num_classes, activation="softmax"))
+    return model
 
 
-def clip_pair_accuracy(y_true, y_pred, pairs):
-    keep = [i for i, y in enumerate(y_true) if any(y in pair for pair in pairs)]
-    return float(np.mean([y_true[i] == y_pred[i] for i in keep]))
+def recursive_forecast(step, series, origins, window, horizon):
+    rows = []
+    for t in origins:
+        history, row = list(series[t - window + 1 : t + 1]), []
+        for _ in range(horizon):
+            row.append(float(np.ravel(step(np.array([history[-window:]])))[0]))
+            history.append(row[-1])
+        rows.append(row)
+    return np.array(rows)
 
 
-def make_windows(series, window, horizon):
-    series = np.asarray(series)
-    n = len(series) - window - horizon + 1
-    inputs = np.array([series[i : i + window] for i in range(n)])
-    targets = np.array([series[i + window : i + window + horizon] for i in range(n)])
-    return inputs, targets
+def compose(earlier, later):
+    (a1, b1), (a2, b2) = earlier, later
+    return a1 * a2, a2 * b1 + b2
 
 
-def seasonal_naive_mae(series, origins, period):
-    series = np.asarray(series, float)
-    return float(np.mean([abs(series[t + 1] - series[t + 1 - period]) for t in origins]))
+def parallel_recurrence(a, b):
+    from keras import ops
+
+    return ops.associative_scan(compose, (a, b), axis=1)[1]
+
+
+def min_gru_step(x, h, kernel, bias):
+    projected = x @ kernel + bias
+    z = 1 / (1 + np.exp(-projected[:, : h.shape[1]]))
+    return (1 - z) * h + z * projected[:, h.shape[1] :]
 
 
 CORRECT = [
@@ -184,26 +258,29 @@ CORRECT = [
     ("1.1", cell_forward),
     ("1.2", forward),
     ("1.3", step_backward),
-    ("2.1", lstm_step),
-    ("2.2", gru_step),
-    ("2.3", clip),
+    ("1.4", backward),
+    ("2.1", clip),
+    ("2.2", lstm_ops_step),
+    ("2.3", gru_ops_step),
     ("3.1", build_lstm_classifier),
-    ("3.2", review_pair_accuracy),
-    ("4.1", sample_t),
-    ("4.2", bpc),
-    ("5.1", masked_token_accuracy),
-    ("5.2", restore_text),
+    ("3.2", last_real_step),
+    ("4.1", bpc),
+    ("4.2", sample_t),
+    ("4.3", generate_ids),
+    ("5.1", masked_loss_and_accuracy),
+    ("5.2", build_tagger),
     ("6.1", attention_weights),
     ("6.2", edit_distance),
     ("6.3", beam_step),
-    ("7.1", ids_to_caption),
+    ("7.1", caption_step),
     ("7.2", clipped_precision),
     ("8.1", collapse),
-    ("8.2", error_rate),
-    ("9.1", reverse_in_time),
-    ("9.2", clip_pair_accuracy),
-    ("10.1", make_windows),
-    ("10.2", seasonal_naive_mae),
+    ("8.2", ctc_log_likelihood),
+    ("9.1", build_cnn_gru),
+    ("10.1", recursive_forecast),
+    ("12.1", compose),
+    ("12.2", parallel_recurrence),
+    ("12.3", min_gru_step),
 ]
 
 
@@ -271,6 +348,40 @@ def test_backward_returning_too_few_arrays():
     assert "tuple of 5 arrays" in results[0].message
 
 
+def test_backward_of_the_sum_over_steps_is_named():
+    results = run_public_checks("1.4", lambda *a: backward(*a, scale=a[4].shape[1]))
+    assert results[0].passed and not results[1].passed
+    assert "T = 6 times the gradient of the mean" in results[1].message
+
+
+def test_backward_running_forward_in_time_is_named():
+    results = run_public_checks("1.4", lambda *a: backward(*a, time_order=iter))
+    assert results[0].passed and "loop running forward in time" in results[1].message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from seqcourse import numpy_rnn\nrnn_backward = numpy_rnn.rnn_backward\n",
+        "def rnn_backward(*args):\n    from seqcourse.numpy_rnn import rnn_backward as ref\n"
+        "    return ref(*args)\n",
+    ],
+    ids=["module", "renamed import"],
+)
+def test_backward_that_calls_the_course_reference_scores_zero(source):
+    from seqcourse.grading.public_checks import banned_uses, load_replaces
+
+    assert banned_uses(source, load_replaces("1.4"))
+
+
+def test_backward_hidden_judge_uses_finite_differences():
+    from seqcourse.grading.checks.nb01 import assert_bptt
+
+    assert_bptt(backward, batch=2, time=5, seed=3)
+    with pytest.raises(AssertionError, match="B = 2 times too large"):
+        assert_bptt(lambda *a: backward(*a, scale=2), batch=2, time=5, seed=3)
+
+
 def test_student_exception_is_reported_with_its_line():
     def broken(x_t, h_prev, W_x, W_h, b):
         return x_t @ W_h  # shapes do not align
@@ -291,24 +402,40 @@ def test_report_counts_checks():
     assert "[PASS]" in text and "[FAIL]" in text and "1 of 2 checks passed" in text
 
 
-def test_pair_accuracy_that_counts_single_reviews_fails():
-    def per_review(p_first, p_second, labels_first):
-        first = (np.ravel(p_first) >= 0.5) == (np.ravel(labels_first) == 1)
-        second = (np.ravel(p_second) >= 0.5) == (np.ravel(labels_first) == 0)
-        return float(np.mean(np.r_[first, second]))  # 6 of 8 reviews, but only 2 of 4 pairs
+def test_last_real_step_off_by_one_is_diagnosed():
+    import keras
 
-    results = run_public_checks("3.2", per_review)
-    assert not results[0].passed and "you gave 0.75, expected 0.5" in results[0].message
+    def at_length(outputs, mask):
+        index = keras.ops.sum(keras.ops.cast(mask, "int32"), axis=1)
+        index = keras.ops.minimum(index, keras.ops.shape(outputs)[1] - 1)
+        return keras.ops.take_along_axis(outputs, index[:, None, None], axis=1)[:, 0]
+
+    results = run_public_checks("3.2", at_length)
+    assert [r.passed for r in results] == [True, False, False]
+    assert "index length" in results[1].message
 
 
-def test_lstm_with_gates_in_the_wrong_order_fails():
-    def swapped(x, h, c, W_x, W_h, b):
-        f, i, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
+def test_lstm_with_gates_in_the_wrong_order_is_named():
+    results = run_public_checks("2.2", lambda *a: lstm_ops_step(*a, order=(0, 1, 3, 2)))
+    assert results[0].passed and not results[1].passed
+    assert "as input, forget, output, candidate" in results[1].message
+
+
+def test_lstm_written_in_numpy_fails_inside_a_layer():
+    def numpy_step(x, h, c, W_x, W_h, b):
+        i, f, g, o = np.split(x @ W_x + h @ W_h + b, 4, axis=-1)
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         return _sigmoid(o) * np.tanh(c), c
 
-    results = run_public_checks("2.1", swapped)
-    assert results[0].passed and not results[1].passed and "c_t differs" in results[1].message
+    results = run_public_checks("2.2", numpy_step)
+    assert [r.passed for r in results] == [True, True, False]
+    assert "Write it with keras.ops" in results[2].message
+
+
+def test_gru_with_z_and_one_minus_z_swapped_is_named():
+    results = run_public_checks("2.3", lambda *a: gru_ops_step(*a, swap_z=True))
+    assert results[0].passed and not results[1].passed
+    assert "(1 - z) * h_prev + z * candidate" in results[1].message
 
 
 def test_gru_with_reset_before_the_product_fails():
@@ -320,8 +447,8 @@ def test_gru_with_reset_before_the_product_fails():
         candidate = np.tanh(xh + (r * h) @ W_h[:, 2 * units :] + b[1, 2 * units :])
         return z * h + (1 - z) * candidate
 
-    results = run_public_checks("2.2", reset_before)
-    assert results[0].passed and not results[1].passed and "h_t differs" in results[1].message
+    results = run_public_checks("2.3", reset_before)
+    assert results[0].passed and not results[1].passed and "reset_after=False" in results[1].message
 
 
 def test_clipping_that_always_rescales_fails():
@@ -329,22 +456,22 @@ def test_clipping_that_always_rescales_fails():
         norm = np.sqrt(sum(np.sum(g**2) for g in grads))
         return [g * max_norm / norm for g in grads], norm
 
-    results = run_public_checks("2.3", always)
+    results = run_public_checks("2.1", always)
     assert results[0].passed and not results[1].passed
 
 
 def test_clipping_that_returns_only_the_list_is_explained():
-    results = run_public_checks("2.3", lambda grads, max_norm: clip(grads, max_norm)[0])
+    results = run_public_checks("2.1", lambda grads, max_norm: clip(grads, max_norm)[0])
     assert "tuple of 2" in results[0].message or "expected 3 clipped" in results[0].message
 
 
 def test_sampling_that_ignores_the_temperature_fails():
-    results = run_public_checks("4.1", lambda logits, t, rng: sample_t(logits, 1.0, rng))
+    results = run_public_checks("4.2", lambda logits, t, rng: sample_t(logits, 1.0, rng))
     assert [r.passed for r in results] == [True, True, False, False]
 
 
 def test_sampling_that_returns_a_float_fails_the_gate():
-    results = run_public_checks("4.1", lambda logits, t, rng: float(sample_t(logits, t, rng)))
+    results = run_public_checks("4.2", lambda logits, t, rng: float(sample_t(logits, t, rng)))
     assert results[0].gate and not any(r.passed for r in results)
     assert "expected an int index in [0, 6), got" in results[0].message
 
@@ -357,7 +484,7 @@ def test_sampling_checks_draw_fresh_logits_when_grading():
     set_salt(12345)
     try:
         assert not np.allclose(_logits(2)[0], fixed)
-        results = run_public_checks("4.1", sample_t)
+        results = run_public_checks("4.2", sample_t)
     finally:
         set_salt(None)
     assert all(r.passed for r in results), [r.message for r in results]
@@ -369,12 +496,12 @@ def test_unstable_bits_per_character_fails_on_large_logits():
         return float(-np.log2(np.take_along_axis(p, targets[..., None], axis=-1)).mean())
 
     with np.errstate(all="ignore"):
-        results = run_public_checks("4.2", naive)
+        results = run_public_checks("4.1", naive)
     assert results[0].passed and not results[1].passed
 
 
 def test_bits_in_nats_fails():
-    assert not run_public_checks("4.2", lambda lg, t: bpc(lg, t) * np.log(2))[0].passed
+    assert not run_public_checks("4.1", lambda lg, t: bpc(lg, t) * np.log(2))[0].passed
 
 
 def test_classifier_without_mask_fails_the_padding_check():
@@ -445,19 +572,20 @@ def test_hidden_test_helpers_judge_the_function_itself():
         draws(lambda logits, t, rng: -1, np.zeros(4), 1.0, 5, np.random.default_rng(5))
 
 
-def test_accuracy_that_counts_padding_fails():
-    results = run_public_checks(
-        "5.1", lambda t, p, m: float(np.mean(np.asarray(t) == np.asarray(p)))
-    )
-    assert not results[0].passed and not results[1].passed
+def test_a_loss_that_counts_padding_is_diagnosed():
+    import keras
 
+    def with_padding(y_true, logits, mask):
+        ops = keras.ops
+        per_word = ops.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+        right = ops.equal(ops.argmax(logits, axis=-1), ops.cast(y_true, "int32"))
+        return ops.mean(per_word), ops.mean(ops.cast(right, "float32"))
 
-def test_restore_that_forgets_capitals_fails():
-    results = run_public_checks(
-        "5.2",
-        lambda w, p, c: " ".join(x + ["", ",", ".", "?"][q] for x, q in zip(w, p, strict=True)),
-    )
-    assert not results[0].passed and "expected" in results[0].message
+    results = run_public_checks("5.1", with_padding)
+    assert [r.passed for r in results] == [True, False, False, False]
+    assert "counts the padded steps too" in results[1].message
+    assert "counts the padded steps too" in results[2].message
+    assert "changes with the logits at padded steps" in results[3].message
 
 
 def _softmax_weights(query, keys, w_query, w_key, v, mask):
@@ -506,11 +634,18 @@ def test_beam_step_that_keeps_one_extension_per_parent_fails():
     assert not any(r.passed for r in results)
 
 
-def test_caption_that_keeps_words_after_the_end_token_fails():
-    results = run_public_checks(
-        "7.1", lambda ids, words: " ".join(words[int(i)] for i in ids if int(i) > 2)
-    )
-    assert not results[0].passed and "end token" in results[0].message
+def test_caption_step_with_an_unweighted_context_is_diagnosed():
+    import keras
+
+    def mean_context(parts, tokens, state):
+        h, _ = parts.cell(parts.embedding(np.asarray(tokens)), [state["h"]])
+        context = keras.ops.mean(state["values"], axis=1)
+        logits = parts.logits(parts.combine(keras.ops.concatenate([h, context], axis=1)))
+        return keras.ops.log_softmax(logits), {**state, "h": h}
+
+    results = run_public_checks("7.1", mean_context)
+    assert [r.passed for r in results] == [True, False, False]
+    assert "plain mean of the grid" in results[1].message
 
 
 def test_unclipped_precision_fails():
@@ -532,46 +667,137 @@ def test_collapse_that_drops_blanks_before_merging_fails():
     assert not results[0].passed and "keeps them apart" in results[0].message
 
 
-def test_mean_of_per_utterance_rates_fails():
-    def mean_of_ratios(hypotheses, references, distance):
-        return float(
-            np.mean([distance(h, r) / len(r) for h, r in zip(hypotheses, references, strict=True)])
-        )
+def test_ctc_skipping_between_equal_labels_is_named():
+    def skip_equal(log_probs, labels, blank=0):
+        return ctc_log_likelihood(log_probs, labels, blank, skip_equal=True)
 
-    results = run_public_checks("8.2", mean_of_ratios)
-    assert not results[0].passed and "error rate differs" in results[0].message
+    results = run_public_checks("8.2", skip_equal)
+    assert results[0].passed and not results[1].passed and "EQUAL labels" in results[1].message
 
 
-def test_reversing_the_wrong_axis_fails():
-    results = run_public_checks("9.1", lambda clips: np.asarray(clips)[::-1].copy())
-    assert not results[0].passed and "axis 1" in results[0].message
+def test_ctc_ending_in_the_final_blank_only_is_named():
+    def final_blank(log_probs, labels, blank=0):
+        return ctc_log_likelihood(log_probs, labels, blank, ends=(-1,))
+
+    results = run_public_checks("8.2", final_blank)
+    assert not results[1].passed and "also add the state of the last label" in results[1].message
 
 
-def test_plain_accuracy_instead_of_pair_accuracy_fails():
-    results = run_public_checks(
-        "9.2", lambda t, p, pairs: float(np.mean(np.asarray(t) == np.asarray(p)))
-    )
-    assert not results[0].passed and "accuracy on the pair classes differs" in results[0].message
+def test_ctc_in_plain_probabilities_underflows_on_long_utterances():
+    from seqcourse.grading.checks.nb08 import assert_ctc_log_likelihood
+
+    def unscaled(log_probs, labels, blank=0):
+        states = [blank] + [x for label in labels for x in (label, blank)]
+        probs = np.exp(log_probs)
+        alpha = np.zeros(len(states))
+        alpha[:2] = probs[0, states[:2]]
+        for t in range(1, len(probs)):
+            moved = alpha.copy()
+            moved[1:] += alpha[:-1]
+            moved[2:] += np.where(np.array(states[2:]) != np.array(states[:-2]), alpha[:-2], 0)
+            alpha = moved * probs[t, states]
+        with np.errstate(divide="ignore"):
+            return float(np.log(alpha[-1] + alpha[-2]))
+
+    assert all(r.passed for r in run_public_checks("8.2", unscaled))  # short cases are fine
+    with pytest.raises(AssertionError, match="underflow"):
+        assert_ctc_log_likelihood(unscaled, seed=1)
 
 
-def test_windows_with_the_target_inside_the_input_fail():
-    def overlapping(series, window, horizon):
-        series = np.asarray(series)
-        origins = np.arange(window - 1, len(series) - horizon)
-        return (np.stack([series[t - window + 1 : t + 1] for t in origins]),
-                np.stack([series[t : t + horizon] for t in origins]))  # fmt: skip
+def _cnn_gru_variant(recurrent=None, activation="softmax"):
+    """A 9.1 builder with one classic mistake: another recurrent layer, or no softmax."""
 
-    results = run_public_checks("10.1", overlapping)
-    assert not results[0].passed and not results[1].passed
+    def build(frame_encoder, num_classes, units=64):
+        import keras
+
+        clips = keras.Input((None, *frame_encoder.input_shape[1:]))
+        x = keras.layers.TimeDistributed(frame_encoder)(clips)
+        x = (recurrent or keras.layers.GRU)(units)(x)
+        return keras.Model(clips, keras.layers.Dense(num_classes, activation=activation)(x))
+
+    return build
 
 
-def test_seasonal_naive_with_the_wrong_lag_fails():
-    def lag_one(series, origins, period):
-        series, origins = np.asarray(series), np.asarray(origins)
-        return float(np.mean(np.abs(series[origins + 1] - series[origins])))
+def test_cnn_lstm_instead_of_gru_fails_the_gate_and_says_lstm():
+    import keras
 
-    results = run_public_checks("10.2", lag_one)
+    results = run_public_checks("9.1", _cnn_gru_variant(keras.layers.LSTM))
+    assert results[0].gate and not results[0].passed and "an LSTM" in results[0].message
     assert not any(r.passed for r in results)
+
+
+def test_cnn_gru_without_reset_after_is_named():
+    import functools
+
+    import keras
+
+    gru = functools.partial(keras.layers.GRU, reset_after=False)
+    results = run_public_checks("9.1", _cnn_gru_variant(gru))
+    assert not results[0].passed and "reset_after=False" in results[0].message
+
+
+def test_cnn_gru_reading_frames_backwards_fails():
+    import functools
+
+    import keras
+
+    gru = functools.partial(keras.layers.GRU, go_backwards=True)
+    results = run_public_checks("9.1", _cnn_gru_variant(gru))
+    assert results[0].passed and not results[1].passed and not results[2].passed
+    assert "reverse order" in results[1].message
+
+
+def test_cnn_gru_without_softmax_fails():
+    results = run_public_checks("9.1", _cnn_gru_variant(activation=None))
+    assert results[0].passed and not results[1].passed and "softmax" in results[1].message
+
+
+def test_cnn_gru_averaging_frames_fails_the_gate():
+    import keras
+
+    def average(frame_encoder, num_classes, units=64):
+        clips = keras.Input((None, *frame_encoder.input_shape[1:]))
+        x = keras.layers.TimeDistributed(frame_encoder)(clips)
+        x = keras.layers.GlobalAveragePooling1D()(x)
+        return keras.Model(clips, keras.layers.Dense(num_classes, activation="softmax")(x))
+
+    results = run_public_checks("9.1", average)
+    assert not results[0].passed and "no GRU weights" in results[0].message
+
+
+def test_recursive_forecast_feeding_back_the_truth_fails():
+    def truth(step, series, origins, window, horizon):
+        return np.stack(
+            [[step(series[None, t + k - window + 1 : t + k + 1])[0] for k in range(horizon)]
+             for t in origins]
+        )  # fmt: skip
+
+    results = run_public_checks("10.1", truth)
+    assert [r.passed for r in results] == [True, True, False]
+    assert "true values" in results[2].message
+
+
+def test_recursive_forecast_from_a_window_shifted_by_one_fails():
+    def late(step, series, origins, window, horizon):
+        return recursive_forecast(step, series, np.asarray(origins) + 1, window, horizon)
+
+    def early(step, series, origins, window, horizon):
+        return recursive_forecast(step, series, np.asarray(origins) - 1, window, horizon)
+
+    for wrong, where in [(late, "after the origin"), (early, "before the origin")]:
+        results = run_public_checks("10.1", wrong)
+        assert results[0].passed and not results[1].passed and where in results[1].message
+
+
+def test_recursive_forecast_that_never_drops_the_oldest_value_is_told_so():
+    def growing(step, series, origins, window, horizon):
+        windows = np.stack([series[t - window + 1 : t + 1] for t in origins])
+        for _ in range(horizon):
+            windows = np.concatenate([windows, step(windows)[:, None]], axis=1)
+        return windows[:, window:]
+
+    results = run_public_checks("10.1", growing)
+    assert not any(r.passed for r in results) and "drop the oldest" in results[0].message
 
 
 def test_mean_over_all_steps_fails_the_masked_mean():

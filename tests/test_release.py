@@ -34,6 +34,7 @@ def test_student_copy_has_no_solutions_and_keeps_ids():
         "1.1": 2.0,
         "1.2": 2.0,
         "1.3": 3.0,
+        "1.4": 3.0,
     }
     assert 'raise NotImplementedError("Exercise 1.2: not attempted yet")' in tagged["1.2"].source
     assert nb.metadata["seqcourse"]["notebook"] == "01_rnn_from_scratch"

@@ -355,6 +355,18 @@ def _tiny_seq2seq(attention: bool):
     return model, encoder
 
 
+def _decoder_layers(model, attention: bool):
+    from seqcourse.decoding import DecoderLayers
+
+    return DecoderLayers(
+        embedding=model.get_layer("target_embedding"),
+        cell=model.get_layer("decoder").cell,
+        logits=model.get_layer("logits"),
+        attention=model.get_layer("attention") if attention else None,
+        combine=model.get_layer("combine") if attention else None,
+    )
+
+
 @pytest.mark.parametrize(("attention", "with_mask"), [(False, True), (True, True), (True, False)])
 def test_step_function_reproduces_the_teacher_forced_model(attention, with_mask):
     from seqcourse.decoding import attention_decoder_step
@@ -367,15 +379,74 @@ def test_step_function_reproduces_the_teacher_forced_model(attention, with_mask)
     state = {"h": np.asarray(h), "values": np.asarray(values)}
     if with_mask:  # e.g. letters with padding; an image grid has none (notebook 07)
         state["mask"] = source != 0
-    step = attention_decoder_step(model)
+    layers = _decoder_layers(model, attention)
     for t in range(previous.shape[1]):
-        log_probs, state = step(previous[:, t], state)
+        log_probs, state = attention_decoder_step(layers, previous[:, t], state)
         np.testing.assert_allclose(log_probs, expected[:, t], atol=1e-5)
 
 
-def test_step_function_names_missing_layers():
-    from seqcourse.decoding import attention_decoder_step
+def test_decoder_layers_need_attention_and_combine_together():
+    from seqcourse.decoding import DecoderLayers
 
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="target_embedding"):
-        attention_decoder_step(model)
+    model, _ = _tiny_seq2seq(attention=True)
+    parts = _decoder_layers(model, attention=True)
+    with pytest.raises(ValueError, match="attention and combine"):
+        DecoderLayers(parts.embedding, parts.cell, parts.logits, attention=parts.attention)
+
+
+# ---------------------------------------------------------------- the beam step inside beam search
+
+
+def test_the_default_beam_step_is_the_exhaustive_sort():
+    from seqcourse.decoding import beam_step
+
+    rng = np.random.default_rng(5)
+    beam_scores = np.r_[np.log(rng.dirichlet(np.ones(3))), -np.inf]  # one empty slot
+    log_probs = np.log(rng.dirichlet(np.ones(6), size=4))
+    scores, parents, tokens = beam_step(beam_scores, log_probs, 5)
+    everything = sorted(
+        (beam_scores[b] + log_probs[b, v], b, v) for b in range(4) for v in range(6)
+    )[::-1][:5]
+    np.testing.assert_allclose(scores, [s for s, _, _ in everything])
+    assert parents.tolist() == [b for _, b, _ in everything]
+    assert tokens.tolist() == [v for _, _, v in everything]
+
+
+def test_beam_search_runs_the_beam_step_it_is_given():
+    from seqcourse.decoding import beam_step
+
+    calls = []
+
+    def counting(beam_scores, log_probs, k):
+        calls.append(log_probs.shape)
+        return beam_step(beam_scores, log_probs, k)
+
+    def second_best(beam_scores, log_probs, k):  # a different rule gives different outputs
+        scores, parents, tokens = beam_step(beam_scores, log_probs, k + 1)
+        return scores[1:], parents[1:], tokens[1:]
+
+    default = beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3)
+    counted = beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3, beam_step=counting)
+    assert counted[0] == default[0] and np.array_equal(counted[1], default[1])
+    assert calls and calls[0] == (3, 4) and len(calls) % len(TOY_X) == 0  # per input, per step
+    other = beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3, beam_step=second_best)
+    assert other[0] != default[0]
+
+
+def test_beam_search_names_a_beam_step_of_the_wrong_shape():
+    def too_few(beam_scores, log_probs, k):
+        return beam_scores[:1], np.zeros(1, int), np.zeros(1, int)
+
+    with pytest.raises(ValueError, match=r"shape \(3,\) each"):
+        beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3, beam_step=too_few)
+
+
+def test_beam_search_names_parents_out_of_range():
+    from seqcourse.decoding import beam_step
+
+    def flat_parents(beam_scores, log_probs, k):  # parents counted over all inputs' rows
+        scores, parents, tokens = beam_step(beam_scores, log_probs, k)
+        return scores, parents + k, tokens
+
+    with pytest.raises(ValueError, match="parents index the 3 hypotheses"):
+        beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3, beam_step=flat_parents)

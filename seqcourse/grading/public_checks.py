@@ -235,6 +235,26 @@ def probe_with(answer, probe, *args, **kwargs):
     return run(probe, args, kwargs)
 
 
+def model_run(model, inputs, load) -> dict:
+    """Kernel side of a model probe: ``model``'s class, its outputs on each of ``inputs`` and
+    its weights, then its outputs with the weight arrays ``load`` (the grader's choice) loaded
+    instead, or why they could not be. Plain data only; a judge checks its form."""
+    import keras
+
+    run = {"type": type(model).__name__, "is_model": isinstance(model, keras.Model)}
+    if not run["is_model"]:
+        return run
+    run["outputs"] = [np.asarray(model(x)) for x in inputs]
+    run["weights"] = [np.asarray(w) for w in model.get_weights()]
+    try:
+        model.set_weights(load)
+    except Exception as err:  # other sizes: the judge says which
+        run["load_error"] = f"{type(err).__name__}: {err}"[:300]
+    else:
+        run["loaded"] = [np.asarray(model(x)) for x in inputs]
+    return run
+
+
 def format_report(exercise_id: str, results: list[CheckResult]) -> str:
     """The text a student sees for one exercise's checks."""
     if results and all(r.not_attempted for r in results):

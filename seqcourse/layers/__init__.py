@@ -7,6 +7,15 @@ the same names, shapes and order as Keras' built-in cells, so ``set_weights`` co
 
 from seqcourse.layers.attention import AdditiveAttention
 from seqcourse.layers.gated_cells import ScratchGRUCell, ScratchLSTMCell
+from seqcourse.layers.min_rnn import MinGRU, MinLSTM, SelectiveDecay
 from seqcourse.layers.rnn_cell import ScratchRNNCell
 
-__all__ = ["AdditiveAttention", "ScratchGRUCell", "ScratchLSTMCell", "ScratchRNNCell"]
+__all__ = [
+    "AdditiveAttention",
+    "MinGRU",
+    "MinLSTM",
+    "ScratchGRUCell",
+    "ScratchLSTMCell",
+    "ScratchRNNCell",
+    "SelectiveDecay",
+]

@@ -39,7 +39,7 @@ class AdditiveAttention(keras.layers.Layer):
 
     >>> attention = AdditiveAttention(16)
     >>> context, weights = attention(np.zeros((2, 3, 8)), np.zeros((2, 5, 4)))
-    >>> context.shape, weights.shape
+    >>> tuple(context.shape), tuple(weights.shape)
     ((2, 3, 4), (2, 3, 5))
     """
 

@@ -52,6 +52,11 @@ class ScratchCell(keras.layers.Layer):
     def bias_shape(self) -> tuple[int, ...]:
         return (self.GATES * self.units,)
 
+    def bias_initializer_for_build(self):
+        """The initializer of the ``bias`` weight: ``bias_initializer`` (the LSTM composes its
+        own, as Keras does)."""
+        return self.bias_initializer
+
     def build(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
@@ -74,7 +79,9 @@ class ScratchCell(keras.layers.Layer):
             name="recurrent_kernel",
         )
         self.bias = (
-            self.add_weight(shape=self.bias_shape(), initializer=self.bias_initializer, name="bias")
+            self.add_weight(
+                shape=self.bias_shape(), initializer=self.bias_initializer_for_build(), name="bias"
+            )
             if self.use_bias
             else None
         )

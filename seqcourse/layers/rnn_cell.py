@@ -26,10 +26,9 @@ class ScratchRNNCell(ScratchCell):
         ``(h_t, [h_t])``: the output and the new state, both ``(batch, units)``.
 
     Example:
-
-    >>> layer = keras.layers.RNN(ScratchRNNCell(8), return_sequences=True)
-    >>> layer(np.zeros((2, 5, 3), "float32")).shape        # (batch, time, units)
-    (2, 5, 8)
+        >>> layer = keras.layers.RNN(ScratchRNNCell(8), return_sequences=True)
+        >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)   # (batch, time, units)
+        (2, 5, 8)
     """
 
     GATES = 1

@@ -1,7 +1,10 @@
-"""Public checks of notebook 04 (character language model). Oracles: keras.ops.softmax and
-Keras' sparse categorical cross-entropy."""
+"""Public checks of notebook 04 (character language model). Oracles: Keras' sparse categorical
+cross-entropy (4.1), keras.ops.softmax (4.2), and the language model re-run on the whole
+prefix at every step (4.3)."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -11,7 +14,13 @@ from seqcourse.grading.public_checks import (
     fresh_rng,
     probe_with,
     public_check,
+    replaces,
 )
+
+# the course's references (seqcourse.metrics, seqcourse.sampling): the notebook's fallbacks
+replaces("4.1", "bits_per_character")
+replaces("4.2", "sample_with_temperature")
+replaces("4.3", "generate_ids")
 
 VOCAB = 6  # logits per draw
 DRAWS = 10_000  # per temperature: a frequency's standard error is at most 0.005
@@ -23,7 +32,7 @@ def _softmax(logits, temperature=1.0):
     return np.asarray(keras.ops.softmax(np.asarray(logits, "float64") / temperature))
 
 
-# ---------------------------------------------------------------- 4.1 sample_with_temperature
+# ---------------------------------------------------------------- 4.2 sample_with_temperature
 #
 # Probe (in the student's kernel): thousands of calls of the sampler with one generator seeded
 # from the run's fresh seed, on logits drawn from it too; the draws come back as int arrays.
@@ -31,7 +40,7 @@ def _softmax(logits, temperature=1.0):
 
 
 def sampler_probe(sample, requests, rng):
-    """Kernel side of 4.1 (see :func:`~seqcourse.grading.public_checks.probe_with`): for each
+    """Kernel side of 4.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for each
     ``(logits, temperature, n)`` of ``requests``, ``n`` draws of ``sample(logits, temperature,
     rng)`` from the one generator ``rng``, as ``{"draws": [int arrays]}``; at the first value
     that is not an index, ``{"bad": its repr, "request": k}``."""
@@ -91,23 +100,23 @@ def _frequencies_match(sample, temperature: float, seed: int) -> None:
     )
 
 
-@public_check("4.1", "returns an int index in [0, len(logits))", gate=True)
+@public_check("4.2", "returns an int index in [0, len(logits))", gate=True)
 def _sample_type(sample_with_temperature):
     logits, rng = _logits(1)
     draws(sample_with_temperature, logits, 1.0, 100, rng)
 
 
-@public_check("4.1", "temperature 1 samples from softmax(logits) (10,000 draws, ±0.03)")
+@public_check("4.2", "temperature 1 samples from softmax(logits) (10,000 draws, ±0.03)")
 def _sample_t1(sample_with_temperature):
     _frequencies_match(sample_with_temperature, 1.0, seed=2)
 
 
-@public_check("4.1", "temperature 0.5 samples from softmax(logits / 0.5)")
+@public_check("4.2", "temperature 0.5 samples from softmax(logits / 0.5)")
 def _sample_t05(sample_with_temperature):
     _frequencies_match(sample_with_temperature, 0.5, seed=3)
 
 
-@public_check("4.1", "a tiny temperature picks the argmax, even for huge logits")
+@public_check("4.2", "a tiny temperature picks the argmax, even for huge logits")
 def _sample_cold(sample_with_temperature):
     logits, rng = _logits(4)
     best = int(rng.integers(VOCAB))
@@ -120,7 +129,7 @@ def _sample_cold(sample_with_temperature):
         )
 
 
-# ---------------------------------------------------------------- 4.2 bits_per_character
+# ---------------------------------------------------------------- 4.1 bits_per_character
 
 
 def _compare_with_keras(bits_per_character, seed: int, shape: tuple, scale: float, atol: float):
@@ -135,11 +144,239 @@ def _compare_with_keras(bits_per_character, seed: int, shape: tuple, scale: floa
     assert_close(bits_per_character(logits, targets), expected, "bits per character", atol=atol)
 
 
-@public_check("4.2", "matches Keras' cross-entropy divided by ln 2")
+@public_check("4.1", "matches Keras' cross-entropy divided by ln 2")
 def _bpc_value(bits_per_character):
     _compare_with_keras(bits_per_character, seed=2, shape=(3, 7, 11), scale=2.0, atol=1e-6)
 
 
-@public_check("4.2", "is numerically stable for large logits")
+@public_check("4.1", "is numerically stable for large logits")
 def _bpc_stable(bits_per_character):
     _compare_with_keras(bits_per_character, seed=3, shape=(2, 5, 4), scale=1000.0, atol=1e-4)
+
+
+# ---------------------------------------------------------------- 4.3 generate_ids
+#
+# Probe (in the student's kernel): a small language model built from sizes and weights the
+# grader chose, stepped by RecurrentStepper (wrapped to count the steps); the student's loop
+# runs with the course's sampler and a generator seeded by the grader. Judge (here): the same
+# model rebuilt, run *statelessly* on the whole prefix at every step: greedy decoding, and
+# sampling replayed with the same generator, must give the same ids.
+
+LM_SIZES = (7, 4, 6)  # vocabulary, embedding, GRU units
+PROMPT, LENGTH = 4, 12
+
+
+def language_model(sizes, recurrent: str = "GRU"):
+    """Embedding(vocab, embed) -> ``recurrent``(units, return_sequences=True) -> Dense(vocab)."""
+    import keras
+
+    vocab, embed, units = sizes
+    return keras.Sequential(
+        [
+            keras.Input((None,), dtype="int64"),
+            keras.layers.Embedding(vocab, embed),
+            getattr(keras.layers, recurrent)(units, return_sequences=True),
+            keras.layers.Dense(vocab),
+        ]
+    )
+
+
+def generation_probe(generate, sizes, recurrent, weights, requests):
+    """Kernel side of 4.3 (see :func:`~seqcourse.grading.public_checks.probe_with`): the
+    language model of ``sizes`` with ``weights``, stepped one id at a time; for each ``(prompt,
+    length, temperature, seed)`` of ``requests``, ``generate(stepper, prompt, length,
+    temperature, rng, sample)`` with ``rng`` seeded by ``seed`` and the course's sampler.
+    Returns per request ``{"ids": int array, "steps": stepper.step calls}``."""
+    from seqcourse.decoding import RecurrentStepper
+    from seqcourse.sampling import sample_with_temperature
+
+    model = language_model(sizes, recurrent)
+    model.set_weights(weights)
+    stepper = RecurrentStepper(model)
+
+    class Counting:
+        def __init__(self):
+            self.calls = 0
+
+        def initial_states(self, batch_size):
+            return stepper.initial_states(batch_size)
+
+        def step(self, token_ids, states):
+            self.calls += 1
+            return stepper.step(token_ids, states)
+
+    replies = []
+    for prompt, length, temperature, seed in requests:
+        counting = Counting()
+        rng = np.random.default_rng(seed)
+        ids = generate(counting, list(prompt), length, temperature, rng, sample_with_temperature)
+        replies.append({"ids": np.asarray(ids, "int64"), "steps": counting.calls})
+    return replies
+
+
+class _Generations:
+    """The student's loop run by the probe on the grader's model, and the judge's own copy."""
+
+    def __init__(self, generate, seed: int, sizes=LM_SIZES, recurrent="GRU", length=LENGTH):
+        rng = fresh_rng(seed)
+        self.model = language_model(sizes, recurrent)
+        weights = [
+            (rng.normal(size=w.shape) * 0.8).astype("float32") for w in self.model.get_weights()
+        ]
+        self.model.set_weights(weights)
+        self.vocab, self.length = sizes[0], length
+        self.prompt = [int(i) for i in rng.integers(0, self.vocab, PROMPT)]
+        self.seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
+        temperatures = [None, 1e-3, 1.0]
+        requests = [
+            (self.prompt, length, t, s) for t, s in zip(temperatures, self.seeds, strict=True)
+        ]
+        replies = probe_with(generate, generation_probe, sizes, recurrent, weights, requests)
+        ok = type(replies) is list and len(replies) == 3
+        ok = ok and all(
+            type(r) is dict and type(r.get("ids")) is np.ndarray and type(r.get("steps")) is int
+            for r in replies
+        )
+        if not ok:
+            raise CheckFailed("the loop could not be probed: its probe sent back malformed data")
+        self.greedy, self.cold, self.warm = replies
+
+    def next_logits(self, history) -> np.ndarray:
+        """The model's logits after ``history``, recomputed from scratch on the whole prefix."""
+        if not hasattr(self, "_run"):
+            import tensorflow as tf
+
+            spec = tf.TensorSpec([1, None], tf.int64)
+            self._run = tf.function(self.model, input_signature=[spec])
+        return np.asarray(self._run(np.array([history], "int64")), "float64")[0, -1]
+
+    @functools.cached_property
+    def greedy_ids(self) -> list[int]:
+        """Greedy decoding, stateless."""
+        return self.expected(lambda logits, k: np.argmax(logits))
+
+    def expected(self, pick) -> list[int]:
+        """Decoding with ``pick(logits, k)`` for the k-th new id, stateless."""
+        ids = list(self.prompt)
+        for k in range(self.length):
+            ids.append(int(pick(self.next_logits(ids), k)))
+        return ids
+
+    def mistakes(self) -> dict[str, list[int]]:
+        """Greedy decoding as the classic wrong loops do it."""
+        reset = list(self.prompt)
+        for _ in range(self.length):  # the state thrown away: only the last id is read
+            reset.append(int(np.argmax(self.next_logits(reset[-1:]))))
+        twice, fed = list(self.prompt), [*self.prompt, self.prompt[-1]]
+        for _ in range(self.length):  # the prompt's last id fed again before generating
+            twice.append(int(np.argmax(self.next_logits(fed))))
+            fed.append(twice[-1])
+        return {
+            "starts every step from an empty state: carry the states step returns into the "
+            "next call": reset,
+            "feeds the prompt's last id twice: the logits after the prompt already predict "
+            "the first new id": twice,
+        }
+
+
+def _form(seen: _Generations) -> None:
+    want = len(seen.prompt) + seen.length
+    for reply in (seen.greedy, seen.cold, seen.warm):
+        ids = reply["ids"]
+        if ids.shape != (want,):
+            raise CheckFailed(
+                f"with a prompt of {len(seen.prompt)} ids and length={seen.length}, expected "
+                f"{want} ids (the prompt, then the new ones), got {ids.shape[0] if ids.ndim == 1 else ids.shape}"
+            )
+        if not np.all((ids >= 0) & (ids < seen.vocab)):
+            raise CheckFailed(f"ids should be in [0, {seen.vocab}), got {ids.tolist()}")
+
+
+def _prompt_first(seen: _Generations) -> None:
+    _form(seen)
+    got = seen.greedy["ids"][: len(seen.prompt)].tolist()
+    if got != seen.prompt:
+        raise CheckFailed(f"the result should start with the prompt {seen.prompt}, got {got}")
+
+
+def _compare(got, expected: list[int], what: str, mistakes=dict) -> None:
+    """CheckFailed unless ``got`` equals ``expected``, naming the mistake of ``mistakes()``
+    (``{what the loop did: the ids it then gives}``) that ``got`` matches, if any."""
+    got = got.tolist()
+    if got == expected:
+        return
+    for mistake, ids in mistakes().items():
+        if got == ids:
+            raise CheckFailed(f"{what}: the loop {mistake}")
+    first = next(k for k, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
+    raise CheckFailed(
+        f"{what}: expected {expected}, got {got} (first difference at position {first})"
+    )
+
+
+def _greedy_is_stateful(seen: _Generations) -> None:
+    _prompt_first(seen)
+    what = "greedy decoding (temperature None) differs from the model re-run on the whole prefix"
+    _compare(seen.greedy["ids"], seen.greedy_ids, what, seen.mistakes)
+    most = len(seen.prompt) + seen.length
+    if seen.greedy["steps"] > most:
+        raise CheckFailed(
+            f"right ids, but {seen.greedy['steps']} calls of step for {most} ids: feed each id "
+            "once (the prompt one id at a time, then each new id) and carry the state; never "
+            "re-read the prefix"
+        )
+
+
+def _temperature(seen: _Generations) -> None:
+    from seqcourse.sampling import sample_with_temperature
+
+    _prompt_first(seen)
+    greedy = seen.greedy_ids
+    _compare(seen.cold["ids"], greedy, "with temperature 1e-3 the samples should be greedy's")
+    rng = np.random.default_rng(seen.seeds[2])
+    replay = seen.expected(lambda logits, k: sample_with_temperature(logits, 1.0, rng))
+    ignores = (
+        "ignores the temperature (draw with sample(logits, temperature, rng) when it is not None)"
+    )
+    _compare(
+        seen.warm["ids"],
+        replay,
+        "at temperature 1, drawing each id with sample(logits, temperature, rng) once per new "
+        "id should give the ids recomputed here with the same generator",
+        lambda: {ignores: greedy} if replay != greedy else {},
+    )
+
+
+def assert_generation(generate, seed: int = 0) -> None:
+    """Hidden-test judge of 4.3 on another model (an LSTM, other sizes, longer output)."""
+    seen = _Generations(generate, seed, sizes=(9, 3, 5), recurrent="LSTM", length=20)
+    _greedy_is_stateful(seen)
+    _temperature(seen)
+
+
+@public_check("4.3", "returns the prompt's ids, then `length` new ids in [0, vocab)", gate=True)
+def _generation_form(generate_ids):
+    _form(_Generations(generate_ids, 1))
+
+
+@public_check("4.3", "starts with the prompt")
+def _generation_prompt(generate_ids):
+    _prompt_first(_Generations(generate_ids, 2))
+
+
+@public_check(
+    "4.3",
+    "greedy: equals argmax decoding by the model re-run on the whole prefix at every step, "
+    "with one step call per id (the state is carried)",
+)
+def _generation_greedy(generate_ids):
+    _greedy_is_stateful(_Generations(generate_ids, 3))
+
+
+@public_check(
+    "4.3",
+    "temperature 1e-3 gives the greedy ids; temperature 1 draws with sample(logits, "
+    "temperature, rng), one draw per new id",
+)
+def _generation_temperature(generate_ids):
+    _temperature(_Generations(generate_ids, 4))

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcourse.grading.public_checks import CheckFailed, assert_close, assert_shape, public_check
+from seqcourse.grading.public_checks import (
+    CheckFailed,
+    assert_close,
+    assert_shape,
+    fresh_rng,
+    public_check,
+)
 
 
 def _attention_case(seed: int, steps: int = 6):
@@ -88,40 +94,114 @@ def _edit_random(edit_distance):
 
 
 # ---------------------------------------------------------------- 6.3 beam_step
+#
+# Oracle: brute force. Every (parent, token) pair is listed with its total score and the list
+# sorted; the k first are the answer (the search in notebook 06 runs the student's step).
 
 
 def _brute_force(beam_scores, log_probs, k):
-    total = beam_scores[:, None] + log_probs
-    order = sorted(np.ndindex(*total.shape), key=lambda ij: -total[ij])[:k]
-    return np.array([total[ij] for ij in order]), [ij[0] for ij in order], [ij[1] for ij in order]
+    """The k best (score, parent, token) of all B x V extensions, by listing them all."""
+    beams, vocab = np.shape(log_probs)
+    pairs = [(beam_scores[b] + log_probs[b, v], b, v) for b in range(beams) for v in range(vocab)]
+    best = sorted(pairs, key=lambda pair: -pair[0])[:k]  # stable: ties keep (parent, token) order
+    return np.array([p[0] for p in best]), [p[1] for p in best], [p[2] for p in best]
+
+
+def _returned(beam_step, beam_scores, log_probs, k):
+    out = beam_step(beam_scores, log_probs, k)
+    if not (isinstance(out, (tuple, list)) and len(out) == 3):
+        raise CheckFailed(
+            f"beam_step should return a tuple (scores, parents, tokens), got {type(out).__name__}"
+        )
+    names = ("scores", "parents", "tokens")
+    scores, parents, tokens = (assert_shape(x, (k,), n) for x, n in zip(out, names, strict=True))
+    for indices, name in ((parents, "parents"), (tokens, "tokens")):
+        if not np.array_equal(indices, np.round(indices)):
+            raise CheckFailed(f"{name} should be integer indices, got {indices.tolist()}")
+    return scores, parents.astype(int).tolist(), tokens.astype(int).tolist()
+
+
+def _diagnose_beam(got, beam_scores, log_probs, k) -> str:
+    """What a wrong answer did, for the classic mistakes; "" if none of them."""
+    scores, parents, tokens = got
+    want_scores, want_parents, want_tokens = _brute_force(beam_scores, log_probs, k)
+    beams, vocab = np.shape(log_probs)
+    finite = np.isfinite(scores) & np.isfinite(want_scores)
+    if np.allclose(np.sort(scores[finite]), np.sort(want_scores[finite])) and k > 1:
+        if scores[0] < scores[-1]:
+            return "the right extensions, worst first: sort them from best to worst"
+        flat = np.array(want_parents) * vocab + np.array(want_tokens)
+        if parents == (flat // beams).tolist() or tokens == (flat % beams).tolist():
+            return (
+                f"flat index i of the (B, V) = ({beams}, {vocab}) table of totals is parent "
+                "i // V and token i % V, with V the vocabulary size"
+            )
+    with np.errstate(invalid="ignore"):  # -inf - -inf
+        rising = np.all(np.diff(scores) > 0)
+    if rising:
+        return "you kept the k worst extensions (argsort sorts ascending: sort by -total)"
+    alone = _brute_force(np.zeros_like(beam_scores), log_probs, k)
+    if parents == alone[1] and tokens == alone[2]:
+        return (
+            "you ranked the extensions by log_probs alone: an extension's score is "
+            "beam_scores[parent] + log_probs[parent, token]"
+        )
+    if len(set(parents)) == len(parents) and len(set(want_parents)) < len(want_parents):
+        return (
+            "each hypothesis supplied at most one extension; a strong hypothesis can supply "
+            "several of the k survivors"
+        )
+    return ""
+
+
+def _compare(beam_step, beam_scores, log_probs, k) -> None:
+    """CheckFailed, naming the mistake, unless beam_step gives the brute-force answer."""
+    got = _returned(beam_step, beam_scores, log_probs, k)
+    want_scores, want_parents, want_tokens = _brute_force(beam_scores, log_probs, k)
+    if np.allclose(got[0], want_scores, atol=1e-9) and got[1:] == (want_parents, want_tokens):
+        return
+    why = _diagnose_beam(got, beam_scores, log_probs, k)
+    raise CheckFailed(
+        f"with beam_scores {np.round(beam_scores, 3).tolist()} and k={k}: got parents {got[1]}, "
+        f"tokens {got[2]}, scores {np.round(got[0], 4).tolist()}; the {k} best of all extensions "
+        f"are parents {want_parents}, tokens {want_tokens}, scores "
+        f"{np.round(want_scores, 4).tolist()}" + (f". {why[0].upper()}{why[1:]}" if why else "")
+    )
+
+
+def _random_case(rng, beams: int, vocab: int, empty: int = 0):
+    """Beam scores (with ``empty`` slots at -inf, as in the search) and log-probabilities."""
+    beam_scores = np.log(rng.dirichlet(np.ones(beams)))
+    beam_scores[rng.permutation(beams)[:empty]] = -np.inf
+    return beam_scores, np.log(rng.dirichlet(np.ones(vocab), size=beams))
+
+
+def assert_beam_step(beam_step, seed: int = 0, beams: int = 4, vocab: int = 9, k: int = 5):
+    """Every judgement of exercise 6.3 on random cases of other sizes (for hidden tests):
+    CheckFailed unless each matches the brute-force answer."""
+    rng = fresh_rng(seed)
+    for empty in (0, 1, beams - 1):
+        for _ in range(3):
+            _compare(beam_step, *_random_case(rng, beams, vocab, empty), k)
+    _compare(beam_step, *_random_case(rng, beams, vocab), beams * vocab)  # keep everything
+
+
+@public_check("6.3", "returns (scores, parents, tokens), each of shape (k,)", gate=True)
+def _beam_shapes(beam_step):
+    _returned(beam_step, *_random_case(fresh_rng(0), 3, 7), 4)
 
 
 @public_check("6.3", "keeps the k best of all B x V extensions, best first")
 def _beam_best(beam_step):
-    rng = np.random.default_rng(0)
-    beam_scores = np.log(rng.dirichlet(np.ones(3)))
-    log_probs = np.log(rng.dirichlet(np.ones(7), size=3))
-    scores, parents, tokens = (np.asarray(x) for x in beam_step(beam_scores, log_probs, 4))
-    want_scores, want_parents, want_tokens = _brute_force(beam_scores, log_probs, 4)
-    assert_shape(scores, (4,), "scores")
-    assert_close(scores, want_scores, "scores of the kept extensions", atol=1e-9)
-    if parents.tolist() != want_parents or tokens.tolist() != want_tokens:
-        raise CheckFailed(
-            f"parents {parents.tolist()} / tokens {tokens.tolist()}, expected {want_parents} / "
-            f"{want_tokens}"
-        )
+    _compare(beam_step, *_random_case(fresh_rng(1), 3, 7), 4)
 
 
 @public_check("6.3", "a strong parent can supply several of the k survivors")
-def _beam_same_parent(beam_scores_fn):
-    scores, parents, tokens = (
-        np.asarray(x)
-        for x in beam_scores_fn(np.array([0.0, -5.0]), np.log(np.array([[0.5, 0.3, 0.2],
-                                                                         [0.9, 0.05, 0.05]])), 3)
-    )  # fmt: skip
-    if parents.tolist() != [0, 0, 0] or tokens.tolist() != [0, 1, 2]:
-        raise CheckFailed(
-            f"got parents {parents.tolist()} and tokens {tokens.tolist()}; all three best "
-            "extensions come from hypothesis 0 (its tokens 0, 1, 2)"
-        )
-    assert_close(scores, np.log([0.5, 0.3, 0.2]), "scores", atol=1e-9)
+def _beam_same_parent(beam_step):
+    log_probs = np.log(np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]]))
+    _compare(beam_step, np.array([0.0, -5.0]), log_probs, 3)
+
+
+@public_check("6.3", "empty slots (beam score -inf, as in the search) are never kept")
+def _beam_empty_slots(beam_step):
+    _compare(beam_step, *_random_case(fresh_rng(2), 3, 6, empty=2), 4)

@@ -1,59 +1,161 @@
-"""Public checks of notebook 10 (time series). Oracles: ``seqcourse.windows.forecast_windows``
-(keras.utils.timeseries_dataset_from_array) and ``seqcourse.forecasting``."""
+"""Public checks of notebook 10 (time series). Oracle of 10.1: a one-step "model" the judge
+controls — a linear autoregression — whose recursive forecast has a closed form: the power of
+its companion matrix applied to the last observed window."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqcourse.grading.public_checks import CheckFailed, assert_close, assert_shape, public_check
+from seqcourse.grading.public_checks import (
+    CheckFailed,
+    assert_close,
+    assert_shape,
+    fresh_rng,
+    probe_with,
+    public_check,
+    replaces,
+)
+
+WINDOW, HORIZON, LENGTH = 4, 7, 40  # a horizon longer than the window: every input replaced
+ATOL = 1e-8
+
+replaces("10.1", "forecast_recursively")
+
+# ---------------------------------------------------------------- 10.1 recursive_forecast
+#
+# Probe (in the student's kernel): call the student's function with a one-step model that is
+# a linear autoregression, next = window @ coefs + bias. Judge (here): the forecast from each
+# origin is the last entry of A^h s, where s = (window, 1) and A the companion matrix; the
+# classic wrong answers (truth fed back, the window shifted by one step) are computed for
+# diagnosis only.
 
 
-@public_check("10.1", "matches keras.utils.timeseries_dataset_from_array windows")
-def _windows_match(make_windows):
-    from seqcourse.windows import forecast_windows
+class LinearStep:
+    """The judge's one-step model: windows (batch, window) -> (batch,) next values."""
 
-    series = np.sin(np.arange(40) / 3) + np.arange(40) / 10
-    inputs, targets = make_windows(series, 6, 4)
-    want = [
-        (x.numpy()[..., 0], y.numpy())
-        for x, y in forecast_windows(series, 6, 4, 6, 40, batch_size=100)
-    ]
-    want_x, want_y = want[0]
-    assert_shape(inputs, want_x.shape, "inputs")
-    assert_shape(targets, want_y.shape, "targets")
-    assert_close(inputs, want_x, "inputs", atol=1e-6)
-    assert_close(targets, want_y, "targets", atol=1e-6)
+    def __init__(self, coefs, bias: float):
+        self.coefs, self.bias = np.asarray(coefs, float), float(bias)
 
-
-@public_check("10.1", "a target never overlaps its own input (horizon 1, window 1)")
-def _windows_small(make_windows):
-    inputs, targets = make_windows(np.array([1.0, 2.0, 3.0]), 1, 1)
-    if np.asarray(inputs).tolist() != [[1.0], [2.0]] or np.asarray(targets).tolist() != [
-        [2.0],
-        [3.0],
-    ]:
-        raise CheckFailed(
-            f"make_windows([1, 2, 3], 1, 1) gave inputs {np.asarray(inputs).tolist()} and targets "
-            f"{np.asarray(targets).tolist()}; expected [[1], [2]] and [[2], [3]]"
-        )
+    def __call__(self, windows):
+        windows = np.asarray(windows, float)
+        if windows.shape[-1] != len(self.coefs):
+            raise ValueError(
+                f"the one-step model takes windows of the last {len(self.coefs)} values, got "
+                f"an array of shape {windows.shape} (drop the oldest value when you append a "
+                "prediction)"
+            )
+        return windows @ self.coefs + self.bias
 
 
-@public_check("10.2", "agrees with seqcourse.forecasting.seasonal_naive_forecast")
-def _seasonal_mae(seasonal_naive_mae):
-    from seqcourse.forecasting import seasonal_naive_forecast
-
-    rng = np.random.default_rng(0)
-    series = np.tile([1.0, 4.0, 2.0, 0.0], 12) + rng.normal(0, 0.3, 48)
-    origins = np.arange(10, 40)
-    expected = np.mean(
-        np.abs(seasonal_naive_forecast(series, origins, 1, 4)[:, 0] - series[origins + 1])
-    )
-    assert_close(seasonal_naive_mae(series, origins, 4), expected, "seasonal naive MAE", atol=1e-9)
+def recursive_probe(forecast, series, origins, window, horizon, coefs, bias):
+    """Kernel side of 10.1: the student's forecast with the judge's linear one-step model."""
+    return forecast(LinearStep(coefs, bias), series, origins, window, horizon)
 
 
-@public_check("10.2", "is zero on a purely seasonal series")
-def _seasonal_zero(seasonal_naive_mae):
-    series = np.tile([3.0, 1.0, 2.0], 6)
-    got = seasonal_naive_mae(series, np.arange(5, 15), 3)
-    if abs(got) > 1e-12:
-        raise CheckFailed(f"a series that repeats every 3 steps should give MAE 0, got {got!r}")
+def _closed_form(series, origins, horizon: int, coefs, bias: float) -> np.ndarray:
+    """Recursive forecasts of the linear step from the companion matrix: (n, horizon)."""
+    window = len(coefs)
+    companion = np.zeros((window + 1, window + 1))
+    companion[np.arange(window - 1), np.arange(1, window)] = 1  # shift the window left
+    companion[window - 1, :window], companion[window - 1, window] = coefs, bias
+    companion[window, window] = 1  # the constant
+    states = np.stack([np.r_[series[t - window + 1 : t + 1], 1.0] for t in origins], axis=1)
+    power, rows = np.eye(window + 1), []
+    for _ in range(horizon):
+        power = companion @ power
+        rows.append((power @ states)[window - 1])
+    return np.stack(rows, axis=1)
+
+
+def _one_step(series, ends, coefs, bias: float) -> np.ndarray:
+    """The step applied to the true windows ending at each of ``ends``."""
+    window = len(coefs)
+    return np.array([series[e - window + 1 : e + 1] @ coefs + bias for e in ends])
+
+
+class _Observed:
+    """One probe of a student's function on a random series and linear one-step model."""
+
+    def __init__(self, forecast, seed: int, window=WINDOW, horizon=HORIZON, length=LENGTH):
+        rng = fresh_rng(seed)
+        self.window, self.horizon = window, horizon
+        self.series = rng.normal(size=length).cumsum()
+        self.origins = np.sort(rng.choice(np.arange(window, length - horizon - 1), 5, False))
+        coefs = rng.normal(size=window)
+        self.coefs, self.bias = 0.9 * coefs / np.abs(coefs).sum(), float(rng.normal())
+        args = (self.series, self.origins, window, horizon, self.coefs, self.bias)
+        got = probe_with(forecast, recursive_probe, *args)
+        self.got = assert_shape(got, (len(self.origins), horizon), "the forecast")
+        self.expected = _closed_form(self.series, self.origins, horizon, self.coefs, self.bias)
+
+    def diagnose(self) -> str:
+        """The classic mistake that reproduces the student's forecast, if any."""
+        s, t, h = self.series, self.origins, np.arange(self.horizon)
+        if np.allclose(self.got, self._shifted(-1), atol=1e-6):
+            return (
+                "your first window ends one step before the origin: from origin t the model "
+                "sees series[t - window + 1 : t + 1], up to and including t. "
+            )
+        if np.allclose(self.got, self._shifted(1), atol=1e-6):
+            return (
+                "your first window ends one step after the origin, so it contains the value "
+                "to forecast: it is series[t - window + 1 : t + 1]. "
+            )
+        if np.allclose(self.got, _one_step(s, (t[:, None] + h).ravel(), self.coefs, self.bias)
+                       .reshape(self.got.shape), atol=1e-6):  # fmt: skip
+            return (
+                "you fed back the true values, not the model's predictions: after the first "
+                "step a forecast cannot know the series, append your own prediction. "
+            )
+        if np.allclose(self.got, self._prepended(), atol=1e-6):
+            return (
+                "you put each prediction at the start of the window: the window runs oldest "
+                "to newest, so drop the first value and append the prediction at the end. "
+            )
+        return ""
+
+    def _prepended(self) -> np.ndarray:
+        """The mistake of shifting the window the wrong way (prediction first)."""
+        w = np.stack([self.series[t - self.window + 1 : t + 1] for t in self.origins])
+        out = []
+        for _ in range(self.horizon):
+            out.append(w @ self.coefs + self.bias)
+            w = np.concatenate([out[-1][:, None], w[:, :-1]], axis=1)
+        return np.stack(out, axis=1)
+
+    def _shifted(self, shift: int) -> np.ndarray:
+        return _closed_form(self.series, self.origins + shift, self.horizon, self.coefs, self.bias)
+
+    def compare(self, columns, what: str) -> None:
+        try:
+            assert_close(self.got[:, columns], self.expected[:, columns], what, atol=ATOL)
+        except CheckFailed as err:
+            raise CheckFailed(f"{self.diagnose()}{err}") from None
+
+
+def assert_recursive(forecast, window: int, horizon: int, seed: int = 0):
+    """Every judgement of exercise 10.1 for other sizes (for hidden tests): CheckFailed if any
+    fails."""
+    seen = _Observed(forecast, seed, window, horizon, length=window + horizon + 30)
+    seen.compare(slice(None), f"the {horizon}-step forecast (window {window})")
+
+
+@public_check(
+    "10.1", "returns one row of `horizon` forecasts per origin, shape (origins, horizon)", gate=True
+)
+def _recursive_shape(recursive_forecast):
+    _Observed(recursive_forecast, 1)
+
+
+@public_check("10.1", "the first forecast is the one-step model on series[t - window + 1 : t + 1]")
+def _recursive_first(recursive_forecast):
+    _Observed(recursive_forecast, 2).compare(0, "the forecast one step ahead")
+
+
+@public_check(
+    "10.1",
+    "later forecasts feed the model's own predictions back (checked in closed form for a "
+    "linear one-step model)",
+)
+def _recursive_all(recursive_forecast):
+    _Observed(recursive_forecast, 3).compare(slice(None), f"the {HORIZON}-step forecast")
