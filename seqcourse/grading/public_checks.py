@@ -255,6 +255,28 @@ def model_run(model, inputs, load) -> dict:
     return run
 
 
+def _arrays(value, count: int) -> bool:
+    return (
+        type(value) is list
+        and len(value) >= count
+        and all(type(a) is np.ndarray and a.dtype.kind in "biuf" for a in value)
+    )
+
+
+def is_model_run(run, inputs: int) -> bool:
+    """Does ``run`` have the form :func:`model_run` gives for ``inputs`` input batches? (The
+    kernel may send anything; a judge checks the form before it reads a value.)"""
+    if type(run) is not dict or type(run.get("type")) is not str:
+        return False
+    if type(run.get("is_model")) is not bool or not run["is_model"]:
+        return type(run.get("is_model")) is bool
+    return (
+        _arrays(run.get("outputs"), inputs)
+        and _arrays(run.get("weights"), 0)
+        and (_arrays(run.get("loaded"), inputs) or type(run.get("load_error")) is str)
+    )
+
+
 def format_report(exercise_id: str, results: list[CheckResult]) -> str:
     """The text a student sees for one exercise's checks."""
     if results and all(r.not_attempted for r in results):

@@ -11,6 +11,7 @@ from seqcourse.grading.public_checks import (
     assert_close,
     assert_shape,
     fresh_rng,
+    is_model_run,
     model_run,
     probe_with,
     public_check,
@@ -141,22 +142,9 @@ def _recompute(seen: ObservedModels, judge, weights, batch: int) -> np.ndarray:
     return out
 
 
-def _arrays(value, count: int) -> bool:
-    return (
-        type(value) is list
-        and len(value) >= count
-        and all(type(a) is np.ndarray and a.dtype.kind in "biuf" for a in value)
-    )
-
-
 def _well_formed(runs) -> None:
     """The probe's reply has the form classifier_probe gives (the kernel may send anything)."""
-    ok = type(runs) is list and len(runs) == 2 and all(type(r) is dict for r in runs)
-    for run in runs if ok else ():
-        ok &= type(run.get("type")) is str and type(run.get("is_model")) is bool
-        if ok and run["is_model"]:
-            ok &= _arrays(run.get("outputs"), 2) and _arrays(run.get("weights"), 0)
-            ok &= _arrays(run.get("loaded"), 2) or type(run.get("load_error")) is str
+    ok = type(runs) is list and len(runs) == 2 and all(is_model_run(run, 2) for run in runs)
     if not ok:
         raise CheckFailed("the model could not be probed: its probe sent back malformed data")
 

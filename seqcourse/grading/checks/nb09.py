@@ -14,6 +14,7 @@ from seqcourse.grading.public_checks import (
     assert_close,
     assert_shape,
     fresh_rng,
+    is_model_run,
     model_run,
     probe_with,
     public_check,
@@ -113,21 +114,9 @@ class _Observed:
         return np.asarray(model(self.clips[clip]), dtype="float64")
 
 
-def _arrays(value, count: int) -> bool:
-    return (
-        type(value) is list
-        and len(value) >= count
-        and all(type(a) is np.ndarray and a.dtype.kind in "biuf" for a in value)
-    )
-
-
 def _well_formed(run) -> None:
     """The probe's reply has the form cnn_gru_probe gives (the kernel may send anything)."""
-    ok = type(run) is dict and type(run.get("type")) is str and type(run.get("is_model")) is bool
-    if ok and run["is_model"]:
-        ok = _arrays(run.get("outputs"), len(FRAMES)) and _arrays(run.get("weights"), 0)
-        ok &= _arrays(run.get("loaded"), len(FRAMES)) or type(run.get("load_error")) is str
-    if not ok:
+    if not is_model_run(run, len(FRAMES)):
         raise CheckFailed("the model could not be probed: its probe sent back malformed data")
 
 
