@@ -4,9 +4,10 @@
 When no gate depends on the previous state, the update ``h_t = a_t * h_{t-1} + b_t`` is linear
 in ``h``, and linear updates compose: doing ``(a1, b1)`` then ``(a2, b2)`` is the single update
 ``(a1 a2, a2 b1 + b2)``. That operator is associative, so every ``h_t`` can be computed at once
-by a parallel scan (Blelloch 1990) in O(log T) sequential depth instead of T steps —
-``keras.ops.associative_scan`` on any backend. The same layers also run one step at a time
-(:meth:`MinGRU.step`), which is what generation needs; both forms are tested equal.
+by a parallel scan (Blelloch 1990) in O(log T) sequential depth instead of T steps
+(:func:`prefix_scan`, the algorithm of ``keras.ops.associative_scan``, on any backend). The
+same layers also run one step at a time (:meth:`MinGRU.step`), which is what generation
+needs; both forms are tested equal.
 """
 
 from __future__ import annotations
@@ -57,8 +58,43 @@ def linear_recurrence(a, b, initial=None):
     if initial is not None:  # fold h_0 into the first step: b_1 + a_1 h_0
         first = b[:, :1] + a[:, :1] * ops.expand_dims(ops.convert_to_tensor(initial), 1)
         b = ops.concatenate([first, b[:, 1:]], axis=1)
-    _, h = ops.associative_scan(combine, (a, b), axis=1)
-    return ops.reshape(h, ops.shape(b))  # the scan drops the static shape in a traced graph
+    _, h = prefix_scan(combine, (a, b))
+    return h
+
+
+def prefix_scan(operator, elems):
+    """Every prefix ``e_1, e_1 o e_2, ..., e_1 o ... o e_T`` along axis 1, by the odd/even
+    recursion of Blelloch (1990) — the algorithm of ``keras.ops.associative_scan``, written with
+    static slices so that it also traces on Keras 3.13 (Colab's), whose TensorFlow
+    ``associative_scan`` recurses forever inside ``tf.function`` and on a length-1 axis.
+
+    Args:
+        operator: an associative ``f(earlier, later)`` on tuples of arrays, e.g. :func:`combine`.
+        elems: a tuple of arrays ``(batch, time, ...)`` with a known ``time``.
+
+    Returns:
+        A tuple of arrays of the same shapes: the inclusive prefixes.
+    """
+    length = elems[0].shape[1]
+    if length < 2:
+        return elems
+    pairs = operator(tuple(e[:, 0:-1:2] for e in elems), tuple(e[:, 1::2] for e in elems))
+    odd = prefix_scan(operator, pairs)  # the prefixes ending at positions 1, 3, 5, ...
+    if length % 2 == 0:
+        odd_before = tuple(o[:, :-1] for o in odd)
+    else:
+        odd_before = odd
+    even = operator(odd_before, tuple(e[:, 2::2] for e in elems))  # positions 2, 4, ...
+    even = tuple(ops.concatenate([e[:, :1], v], axis=1) for e, v in zip(elems, even, strict=True))
+    return tuple(_interleave(v, o, length) for v, o in zip(even, odd, strict=True))
+
+
+def _interleave(even, odd, length: int):
+    """Axis 1 of ``even`` at positions 0, 2, 4, ... and of ``odd`` at 1, 3, ... (``length``)."""
+    if length % 2:
+        odd = ops.concatenate([odd, ops.zeros_like(even[:, :1])], axis=1)
+    both = ops.stack([even, odd], axis=2)  # (batch, ceil(T / 2), 2, ...)
+    return ops.reshape(both, (-1, 2 * even.shape[1], *even.shape[2:]))[:, :length]
 
 
 def _require_static_time(a) -> None:
@@ -98,8 +134,8 @@ def log_linear_recurrence(log_a, log_b):
 
     log_a, log_b = ops.convert_to_tensor(log_a), ops.convert_to_tensor(log_b)
     _require_static_time(log_a)
-    _, log_h = ops.associative_scan(combine_logs, (log_a, log_b), axis=1)
-    return ops.reshape(log_h, ops.shape(log_b))
+    _, log_h = prefix_scan(combine_logs, (log_a, log_b))
+    return log_h
 
 
 class MinRecurrence(keras.layers.Layer):

@@ -136,7 +136,7 @@ def _check_recurrence(parallel_recurrence, rng, shape, atol: float) -> None:
 def assert_parallel_recurrence(parallel_recurrence, seed: int = 0) -> None:
     """Every judgement of 12.2 on fresh sequences of other lengths (for hidden tests)."""
     rng = fresh_rng(seed)
-    for time in (1, 3, 33, 257):
+    for time in (2, 3, 33, 257):  # not 1: Keras 3.13 (Colab) cannot scan a length-1 axis
         _check_recurrence(parallel_recurrence, rng, (2, time, 3), atol=1e-4)
 
 
@@ -146,10 +146,10 @@ def _recurrence_shape(parallel_recurrence):
     assert_shape(parallel_recurrence(a, b), (2, 5, 3), "the states")
 
 
-@public_check("12.2", "equals the loop h_t = a_t h_(t-1) + b_t for T = 1, 2, 7 and 64")
+@public_check("12.2", "equals the loop h_t = a_t h_(t-1) + b_t for T = 2, 7 and 64")
 def _recurrence_small(parallel_recurrence):
     rng = np.random.default_rng(2)
-    for time in (1, 2, 7, 64):
+    for time in (2, 7, 64):
         _check_recurrence(parallel_recurrence, rng, (3, time, 4), atol=1e-5)
 
 
