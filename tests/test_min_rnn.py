@@ -78,6 +78,26 @@ def test_parallel_and_step_by_step_agree(cls):
 
 
 @pytest.mark.parametrize("cls", LAYERS)
+def test_recurrence_is_the_one_place_states_are_computed(cls):
+    """A subclass that computes the states by a loop gives the scan's outputs, from a given
+    initial state too: `call` folds h_0 into b before `recurrence` sees it."""
+
+    class Looped(cls):
+        def recurrence(self, a, b):
+            self.seen = (np.asarray(a), np.asarray(b))
+            return loop(*self.seen).astype("float32")
+
+    layer, looped = random_layer(cls), Looped(5, return_sequences=True)
+    looped.build((None, None, 3))
+    looped.set_weights(layer.get_weights())
+    rng = np.random.default_rng(5)
+    x, h0 = rng.normal(size=(2, 9, 3)).astype("float32"), rng.normal(size=(2, 5)).astype("float32")
+    np.testing.assert_allclose(looped(x, initial_state=h0), layer(x, initial_state=h0), atol=1e-5)
+    a, b = (np.asarray(v) for v in layer.coefficients(x))
+    np.testing.assert_allclose(looped.seen[1][:, 0], b[:, 0] + a[:, 0] * h0, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", LAYERS)
 def test_padding_leaves_the_final_state_unchanged(cls):
     layer = random_layer(cls)
     rng = np.random.default_rng(4)

@@ -55,11 +55,24 @@ def linear_recurrence(a, b, initial=None):
     """
     a, b = ops.convert_to_tensor(a), ops.convert_to_tensor(b)
     _require_static_time(a)
-    if initial is not None:  # fold h_0 into the first step: b_1 + a_1 h_0
-        first = b[:, :1] + a[:, :1] * ops.expand_dims(ops.convert_to_tensor(initial), 1)
-        b = ops.concatenate([first, b[:, 1:]], axis=1)
+    if initial is not None:
+        b = fold_initial_state(a, b, initial)
     _, h = prefix_scan(combine, (a, b))
     return h
+
+
+def fold_initial_state(a, b, initial):
+    """``b`` with the state before the first step folded into it: ``b_1 + a_1 h_0`` at
+    position 0, so a scan from a zero state gives the states from ``h_0``.
+
+    Args:
+        a, b: ``(batch, time, units)``. initial: ``(batch, units)``.
+
+    Returns:
+        ``(batch, time, units)``.
+    """
+    first = b[:, :1] + a[:, :1] * ops.expand_dims(ops.convert_to_tensor(initial), 1)
+    return ops.concatenate([first, b[:, 1:]], axis=1)
 
 
 def prefix_scan(operator, elems):
@@ -86,11 +99,24 @@ def prefix_scan(operator, elems):
         odd_before = odd
     even = operator(odd_before, tuple(e[:, 2::2] for e in elems))  # positions 2, 4, ...
     even = tuple(ops.concatenate([e[:, :1], v], axis=1) for e, v in zip(elems, even, strict=True))
-    return tuple(_interleave(v, o, length) for v, o in zip(even, odd, strict=True))
+    return tuple(interleave(v, o, length) for v, o in zip(even, odd, strict=True))
 
 
-def _interleave(even, odd, length: int):
-    """Axis 1 of ``even`` at positions 0, 2, 4, ... and of ``odd`` at 1, 3, ... (``length``)."""
+def interleave(even, odd, length: int):
+    """Merge two halves of a sequence along axis 1.
+
+    Args:
+        even: ``(batch, ceil(length / 2), ...)``, for positions 0, 2, 4, ...
+        odd: ``(batch, length // 2, ...)``, for positions 1, 3, 5, ...
+        length: the length of the merged axis.
+
+    Returns:
+        ``(batch, length, ...)``.
+
+    Example:
+        >>> np.asarray(interleave(np.array([[0, 2, 4]]), np.array([[1, 3]]), 5)).tolist()
+        [[0, 1, 2, 3, 4]]
+    """
     if length % 2:
         odd = ops.concatenate([odd, ops.zeros_like(even[:, :1])], axis=1)
     both = ops.stack([even, odd], axis=2)  # (batch, ceil(T / 2), 2, ...)
@@ -200,8 +226,17 @@ class MinRecurrence(keras.layers.Layer):
         if mask is not None:
             keep = ops.expand_dims(ops.cast(mask, a.dtype), -1)
             a, b = keep * a + (1 - keep), keep * b
-        states = linear_recurrence(a, b, initial_state)
+        if initial_state is not None:
+            b = fold_initial_state(a, b, initial_state)
+        states = self.recurrence(a, b)
         return states if self.return_sequences else states[:, -1]
+
+    def recurrence(self, a, b):
+        """Every state of ``h_t = a_t h_{t-1} + b_t`` from a zero state (``call`` has folded
+        any initial state into ``b``): ``a``, ``b`` ``(batch, time, units)`` -> ``(batch, time,
+        units)``. The parallel scan of :func:`linear_recurrence`; a subclass may compute the
+        same states another way (notebook 12 plugs in the student's scan here)."""
+        return linear_recurrence(a, b)
 
     def step(self, inputs, state):
         """One step for generation: ``inputs`` ``(batch, features)`` and ``state``

@@ -1,5 +1,5 @@
 """Public checks of notebook 12 (parallel recurrences). Oracles: applying updates one after
-the other (12.1), the recurrence's loop in float64 (12.2) and the parallel form of
+the other (12.1), the recurrence's loop and prefix sums in float64 (12.2) and the parallel form of
 ``seqcourse.layers.MinGRU``, a scan, for the step (12.3)."""
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from seqcourse.grading.public_checks import (
     assert_close,
     assert_shape,
     fresh_rng,
+    probe_with,
     public_check,
     replaces,
 )
 
 replaces(
     "12.2",
+    "associative_scan",
+    "prefix_scan",
     "scan",
     "while_loop",
     "fori_loop",
@@ -86,7 +89,55 @@ def _compose_associative(compose):
     _check_associative(compose, np.random.default_rng(1), (4, 3))
 
 
-# ---------------------------------------------------------------- 12.2 parallel_recurrence
+# ---------------------------------------------------------------- 12.2 scan
+
+
+def _affine(earlier, later):
+    """The probe's operator of h_t = a_t h_(t-1) + b_t (non-commutative)."""
+    (a1, b1), (a2, b2) = earlier, later
+    return a1 * a2, a2 * b1 + b2
+
+
+def _sum(earlier, later):
+    """The probe's second operator: prefix sums of a 1-tuple."""
+    return (earlier[0] + later[0],)
+
+
+_OPERATORS = {"affine": _affine, "sum": _sum}
+
+
+def scan_probe(scan, cases):
+    """Kernel side of 12.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for
+    each ``(operator name, elems, traced)`` of ``cases``, ``scan(operator, elems)`` with the
+    operator counting its calls — inside a ``tf.function`` (as ``model.fit`` runs it) when
+    ``traced``. Returns per case ``{"prefixes": [arrays], "calls": int}``, or for a traced
+    case that raised, ``{"prefixes": [], "calls": 0, "traced_error": str}``."""
+    replies = []
+    for name, elems, traced in cases:
+        calls = []
+
+        def operator(earlier, later, _apply=_OPERATORS[name], _calls=calls):
+            _calls.append(1)
+            return _apply(earlier, later)
+
+        elems = tuple(np.asarray(e, "float32") for e in elems)
+        if traced:
+            import tensorflow as tf
+
+            specs = [tf.TensorSpec(e.shape, tf.float32) for e in elems]
+            run = tf.function(lambda *e: tuple(scan(operator, tuple(e))), input_signature=specs)
+            try:
+                prefixes = run(*elems)
+            except Exception as err:  # the student's code may raise anything when traced
+                first_line = (str(err).strip().splitlines() or [""])[-1]
+                replies.append({"prefixes": [], "calls": 0, "traced_error": first_line[:300]})
+                continue
+        else:
+            prefixes = scan(operator, elems)
+        if not isinstance(prefixes, (tuple, list)):
+            prefixes = [prefixes]
+        replies.append({"prefixes": [np.asarray(p) for p in prefixes], "calls": len(calls)})
+    return replies
 
 
 def _loop(a, b):
@@ -99,63 +150,144 @@ def _loop(a, b):
     return np.stack(states, axis=1)
 
 
+def _applied_backwards(a, b):
+    """Position t: the zero state after e_t, then e_(t-1), ..., then e_1 — what a scan gives
+    when it calls ``operator(later, earlier)``."""
+    states = np.zeros(a.shape)
+    for t in range(a.shape[1]):
+        h = np.zeros(a.shape[::2])
+        for s in range(t, -1, -1):
+            h = a[:, s] * h + b[:, s]
+        states[:, t] = h
+    return states
+
+
 def _diagnose(got, a, b) -> str | None:
-    """Name a classic mistake that ``got`` matches exactly, if any."""
-    reverse = np.flip
+    """Name a classic mistake that the states ``got`` match exactly, if any."""
     mistakes = {
-        "the states run backwards in time (a reversed scan?)": _loop(reverse(a, 1), reverse(b, 1))[
-            :, ::-1
-        ],
+        "the operator is called as operator(later, earlier): the earlier prefix goes first": (
+            _applied_backwards(a, b)
+        ),
+        "the prefixes run backwards in time (a reversed scan?)": _loop(
+            np.flip(a, 1), np.flip(b, 1)
+        )[:, ::-1],
         "the scan runs over axis 0 (the batch), not axis 1 (time)": np.swapaxes(
             _loop(np.swapaxes(a, 0, 1), np.swapaxes(b, 0, 1)), 0, 1
         ),
-        "these are the products of the decays (the `a` part), not the states (the `b` part)": (
-            np.cumprod(a, axis=1)
+        "each prefix is one step late: position t must include element t (inclusive)": (
+            np.concatenate([np.zeros_like(b[:, :1]), _loop(a, b)[:, :-1]], axis=1)
         ),
     }
-    shifted = np.concatenate([np.zeros_like(b[:, :1]), _loop(a, b)[:, :-1]], axis=1)
-    mistakes["each state is one step late: position t must hold h_t, not h_(t-1)"] = shifted
     for message, wrong in mistakes.items():
         if wrong.shape == got.shape and np.allclose(got, wrong, atol=1e-4):
             return message
     return None
 
 
-def _check_recurrence(parallel_recurrence, rng, shape, atol: float) -> None:
-    a = rng.uniform(0.3, 1.0, size=shape).astype("float32")
-    b = rng.normal(size=shape).astype("float32")
-    got = assert_shape(parallel_recurrence(a, b), shape, "the states")
-    want = _loop(a.astype(float), b.astype(float))
-    if not np.allclose(got, want, atol=atol):
-        mistake = _diagnose(got, a.astype(float), b.astype(float))
+def _max_calls(time: int) -> int:
+    """Operator calls a parallel scan may make: two per level of the recursion, with room
+    for other parallel schemes (Hillis-Steele: one per level); a loop over time makes T - 1."""
+    return 4 * max(1, int(np.ceil(np.log2(time)))) + 2
+
+
+def _scan_replies(scan, cases) -> list:
+    replies = probe_with(scan, scan_probe, cases)
+    ok = type(replies) is list and len(replies) == len(cases)
+    ok = ok and all(
+        type(r) is dict
+        and type(r.get("calls")) is int
+        and type(r.get("prefixes")) is list
+        and all(type(p) is np.ndarray for p in r["prefixes"])
+        for r in replies
+    )
+    if not ok:
+        raise CheckFailed("the scan could not be probed: its probe sent back malformed data")
+    return replies
+
+
+def _judge_affine(reply, a, b, traced: bool, atol: float | None) -> None:
+    """The prefixes of the affine updates (a, b) against the loop, in the judge's float64, and
+    the number of operator calls (``atol`` None: the form only)."""
+    where = f"for time length {a.shape[1]}" + (" inside tf.function" if traced else "")
+    if traced and type(reply.get("traced_error")) is str:
+        raise CheckFailed(
+            f"{where} (as model.fit calls it) your scan raised: {reply['traced_error']} — use "
+            "slices, keras.ops and the operator only (no NumPy conversion such as np.asarray)"
+        )
+    prefixes = reply["prefixes"]
+    if len(prefixes) != 2:
+        raise CheckFailed(
+            f"{where}: scan should return a tuple of as many arrays as elems (2), got "
+            f"{len(prefixes)}"
+        )
+    for got, part in zip(prefixes, "ab", strict=True):
+        assert_shape(got, a.shape, f"{where}: the {part} part of the prefixes")
+    if atol is None:  # the gate: the form only
+        return
+    a, b = a.astype(float), b.astype(float)
+    want = _loop(a, b)
+    if not np.allclose(prefixes[1], want, atol=atol):
+        mistake = _diagnose(prefixes[1], a, b)
         if mistake:
-            raise CheckFailed(f"with time length {shape[1]}: {mistake}")
-    assert_close(got, want, f"the states for time length {shape[1]} (against the loop)", atol)
+            raise CheckFailed(f"{where}: {mistake}")
+    assert_close(prefixes[1], want, f"{where}: the states (the b part) against the loop", atol)
+    assert_close(prefixes[0], np.cumprod(a, axis=1), f"{where}: the a part (products)", atol)
+    if reply["calls"] > _max_calls(a.shape[1]):
+        raise CheckFailed(
+            f"{where}: the operator was called {reply['calls']} times — a loop over time. "
+            f"A parallel scan composes all pairs of one level in a single call: about "
+            f"2 log2 T calls (here at most {_max_calls(a.shape[1])})"
+        )
 
 
-def assert_parallel_recurrence(parallel_recurrence, seed: int = 0) -> None:
+def _affine_case(rng, shape):
+    a = rng.uniform(0.3, 1.0, size=shape).astype("float32")
+    return a, rng.normal(size=shape).astype("float32")
+
+
+def _judge_cases(scan, rng, lengths, traced_lengths, atol) -> None:
+    """Affine scans for ``lengths`` (eager) and ``traced_lengths`` (in tf.function), and one
+    prefix sum of a 1-tuple, judged against the judge's loops."""
+    plan = [(T, False) for T in lengths] + [(T, True) for T in traced_lengths]
+    cases = [(*_affine_case(rng, (2, T, 3)), traced) for T, traced in plan]
+    x = rng.normal(size=(2, 9, 2)).astype("float32")
+    replies = _scan_replies(
+        scan, [("affine", (a, b), traced) for a, b, traced in cases] + [("sum", (x,), False)]
+    )
+    for reply, (a, b, traced) in zip(replies, cases, strict=False):
+        _judge_affine(reply, a, b, traced, atol)
+    sums = replies[-1]["prefixes"]
+    if len(sums) != 1:
+        raise CheckFailed(f"scanning a 1-tuple should give a 1-tuple, got {len(sums)} arrays")
+    assert_close(sums[0], np.cumsum(x.astype(float), axis=1), "prefix sums of a 1-tuple", 1e-4)
+
+
+def assert_scan(scan, seed: int = 0) -> None:
     """Every judgement of 12.2 on fresh sequences of other lengths (for hidden tests)."""
-    rng = fresh_rng(seed)
-    for time in (2, 3, 33, 257):  # not 1: Keras 3.13 (Colab) cannot scan a length-1 axis
-        _check_recurrence(parallel_recurrence, rng, (2, time, 3), atol=1e-4)
+    _judge_cases(scan, fresh_rng(seed), lengths=(1, 2, 3, 257), traced_lengths=(33,), atol=1e-4)
 
 
-@public_check("12.2", "returns states of shape (batch, time, units)", gate=True)
-def _recurrence_shape(parallel_recurrence):
-    a, b = np.full((2, 5, 3), 0.5, "float32"), np.ones((2, 5, 3), "float32")
-    assert_shape(parallel_recurrence(a, b), (2, 5, 3), "the states")
+@public_check("12.2", "returns a tuple of prefixes shaped like elems", gate=True)
+def _scan_shape(scan):
+    a, b = _affine_case(np.random.default_rng(2), (2, 5, 3))
+    reply = _scan_replies(scan, [("affine", (a, b), False)])[0]
+    _judge_affine(reply, a, b, traced=False, atol=None)
 
 
-@public_check("12.2", "equals the loop h_t = a_t h_(t-1) + b_t for T = 2, 7 and 64")
-def _recurrence_small(parallel_recurrence):
-    rng = np.random.default_rng(2)
-    for time in (2, 7, 64):
-        _check_recurrence(parallel_recurrence, rng, (3, time, 4), atol=1e-5)
+@public_check("12.2", "prefixes of h_t = a_t h_(t-1) + b_t equal the loop for T = 1, 2, 7, 64")
+def _scan_small(scan):
+    _judge_cases(scan, np.random.default_rng(3), (1, 2, 7, 64), (), atol=1e-5)
 
 
-@public_check("12.2", "a long sequence (T = 1000) stays within 1e-4 of the loop in float32")
-def _recurrence_long(parallel_recurrence):
-    _check_recurrence(parallel_recurrence, np.random.default_rng(3), (2, 1000, 2), atol=1e-4)
+@public_check("12.2", "T = 1000 in a few dozen operator calls, within 1e-4 of the loop")
+def _scan_long(scan):
+    a, b = _affine_case(np.random.default_rng(4), (2, 1000, 2))
+    _judge_affine(_scan_replies(scan, [("affine", (a, b), False)])[0], a, b, False, 1e-4)
+
+
+@public_check("12.2", "traces inside tf.function (as in model.fit), T = 33")
+def _scan_traced(scan):
+    _judge_cases(scan, np.random.default_rng(5), (), (33,), atol=1e-5)
 
 
 # ---------------------------------------------------------------- 12.3 min_gru_step
