@@ -62,11 +62,12 @@ def _with(nb, exercise, answer=None, before=None):
     return nb
 
 
-def _grade(tmp_path_factory, name: str, scenarios: dict) -> dict:
+def _grade(tmp_path_factory, name: str, master, scenarios: dict) -> dict:
+    """Grade each of ``scenarios`` (name -> notebook) against ``master``; results by name."""
     import nbformat
 
     masters = tmp_path_factory.mktemp("masters")
-    (masters / name).write_text(nbformat.writes(scenarios["master"]), encoding="utf-8")
+    (masters / name).write_text(nbformat.writes(master), encoding="utf-8")
     folder, out = tmp_path_factory.mktemp("class"), tmp_path_factory.mktemp("grades")
     paths = []
     for student, nb in scenarios.items():
@@ -79,7 +80,7 @@ def _grade(tmp_path_factory, name: str, scenarios: dict) -> dict:
         out,
         assignment=name[:-6],
         masters=masters,
-        jobs=1,
+        jobs=2,
         cell_timeout=CELL_TIMEOUT,
         total_timeout=TOTAL_TIMEOUT,
         progress=lambda line: None,
@@ -89,6 +90,30 @@ def _grade(tmp_path_factory, name: str, scenarios: dict) -> dict:
 
 def _score(result, exercise):
     return result.exercises[exercise].score
+
+
+_SCENARIOS: dict = {}  # "module:notebook" -> (reduced master -> {scenario: notebook})
+
+
+def _on(notebook: str, scenarios):
+    """Mark a test as reading the ``graded`` fixture for ``notebook``, whose submissions
+    ``scenarios`` builds from the reduced master (graded once per test module; the master
+    itself only if a scenario is the master)."""
+    key = f"{scenarios.__module__}:{notebook}"
+    _SCENARIOS[key] = scenarios
+    return pytest.mark.parametrize("graded", [key], indirect=True, ids=[notebook])
+
+
+def grade_scenarios(request, tmp_path_factory) -> dict:
+    """The ``graded`` fixture of a test module: {scenario name: result} of one notebook."""
+    notebook = request.param.partition(":")[2]
+    master = _reduced_master(notebook)
+    return _grade(tmp_path_factory, notebook, master, _SCENARIOS[request.param](master))
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory) -> dict:
+    return grade_scenarios(request, tmp_path_factory)
 
 
 # WON before: a pre_run_cell hook reads the per-run token from the injected test cell and
@@ -170,49 +195,50 @@ NO_MASK = """def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, b
 """
 
 
-@pytest.fixture(scope="module")
-def sentiment(tmp_path_factory):
-    master = _reduced_master("03_sentiment.ipynb")
+def _sentiment(master) -> dict:
     student = _student(master)
     solved = _with(master, "3.1")  # the master's answers, hidden tests included: fine here
-    return _grade(
-        tmp_path_factory,
-        "03_sentiment.ipynb",
-        {
-            "master": master,
-            "untouched": student,
-            "token_hook": _with(student, "3.1", before=TOKEN_HOOK),
-            "fake_model": _with(solved, "3.1", answer=FAKE_MODEL),
-            "zero_weights_probe": _with(student, "3.1", before=ZERO_WEIGHTS),
-            "random_weights_probe": _with(student, "3.1", before=RANDOM_WEIGHTS),
-            "no_mask": _with(solved, "3.1", answer=NO_MASK),
-        },
-    )
+    return {
+        "master": master,
+        "untouched": student,
+        "token_hook": _with(student, "3.1", before=TOKEN_HOOK),
+        "fake_model": _with(solved, "3.1", answer=FAKE_MODEL),
+        "zero_weights_probe": _with(student, "3.1", before=ZERO_WEIGHTS),
+        "random_weights_probe": _with(student, "3.1", before=RANDOM_WEIGHTS),
+        "no_mask": _with(solved, "3.1", answer=NO_MASK),
+    }
 
 
-def test_the_master_model_gets_full_marks(sentiment):
-    r = sentiment["master"]
+SENTIMENT = _on("03_sentiment.ipynb", _sentiment)
+
+
+@SENTIMENT
+def test_the_master_model_gets_full_marks(graded):
+    r = graded["master"]
     assert _score(r, "3.1") == 3 and _score(r, "3.2") == 2, r.summary()
-    assert _score(sentiment["untouched"], "3.1") == 0
+    assert _score(graded["untouched"], "3.1") == 0
 
 
+@SENTIMENT
 @pytest.mark.parametrize(
     "name", ["token_hook", "fake_model", "zero_weights_probe", "random_weights_probe"]
 )
-def test_a_forged_model_or_probe_scores_zero(sentiment, name):
-    r = sentiment[name]
+def test_a_forged_model_or_probe_scores_zero(graded, name):
+    r = graded[name]
     assert _score(r, "3.1") == 0, r.summary()
 
 
-def test_the_judge_says_what_it_compared(sentiment):
-    tests = {t["name"]: t for t in sentiment["fake_model"].exercises["3.1"].tests}
+@SENTIMENT
+def test_the_judge_says_what_it_compared(graded):
+    tests = {t["name"]: t for t in graded["fake_model"].exercises["3.1"].tests}
     assert any("rebuilt" in t["message"] for t in tests.values() if not t["passed"]), tests
-    loaded = sentiment["zero_weights_probe"].exercises["3.1"].tests
+    loaded = graded["zero_weights_probe"].exercises["3.1"].tests
     assert any("weights the grader chose" in t["message"] for t in loaded), loaded
 
 
-def test_a_model_without_the_mask_earns_partial_marks(sentiment):
-    r = sentiment["no_mask"]
+@SENTIMENT
+def test_a_model_without_the_mask_earns_partial_marks(graded):
+    r = graded["no_mask"]
     assert 0 < _score(r, "3.1") < 3, r.summary()
     failed = [t for t in r.exercises["3.1"].tests if not t["passed"]]
     assert failed and all("padding" in t["name"] or "hidden" in t["name"] for t in failed)
@@ -247,41 +273,41 @@ _nb04.sampler_probe = lambda sample, requests, rng: {"draws": [np.zeros(int(n), 
 """
 
 
-@pytest.fixture(scope="module")
-def language_model(tmp_path_factory):
-    master = _reduced_master("04_char_language_model.ipynb")
+def _language_model(master) -> dict:
     student = _student(master)
-    return _grade(
-        tmp_path_factory,
-        "04_char_language_model.ipynb",
-        {
-            "master": master,
-            "untouched": student,
-            "token_hook": _with(student, "4.2", before=TOKEN_HOOK),
-            "argmax": _with(master, "4.2", answer=ARGMAX),
-            "argmax_poisoned": _with(master, "4.2", answer=ARGMAX, before=POISON),
-            "memorised": _with(master, "4.2", answer=MEMORISED),
-            "forged_probe": _with(student, "4.2", before=FORGED_SAMPLER_PROBE),
-        },
-    )
+    return {
+        "master": master,
+        "untouched": student,
+        "token_hook": _with(student, "4.2", before=TOKEN_HOOK),
+        "argmax": _with(master, "4.2", answer=ARGMAX),
+        "argmax_poisoned": _with(master, "4.2", answer=ARGMAX, before=POISON),
+        "memorised": _with(master, "4.2", answer=MEMORISED),
+        "forged_probe": _with(student, "4.2", before=FORGED_SAMPLER_PROBE),
+    }
 
 
-def test_the_master_sampler_gets_full_marks(language_model):
-    r = language_model["master"]
+LANGUAGE_MODEL = _on("04_char_language_model.ipynb", _language_model)
+
+
+@LANGUAGE_MODEL
+def test_the_master_sampler_gets_full_marks(graded):
+    r = graded["master"]
     assert _score(r, "4.2") == 2 and _score(r, "4.1") == 2, r.summary()
-    assert _score(language_model["untouched"], "4.2") == 0
+    assert _score(graded["untouched"], "4.2") == 0
 
 
-def test_a_sampler_scores_what_its_honest_code_earns(language_model):
-    honest = _score(language_model["argmax"], "4.2")
-    assert 0 < honest < 2, language_model["argmax"].summary()
+@LANGUAGE_MODEL
+def test_a_sampler_scores_what_its_honest_code_earns(graded):
+    honest = _score(graded["argmax"], "4.2")
+    assert 0 < honest < 2, graded["argmax"].summary()
     for name in ("argmax_poisoned", "memorised"):  # memorising the public inputs: no help
-        assert _score(language_model[name], "4.2") == honest, language_model[name].summary()
+        assert _score(graded[name], "4.2") == honest, graded[name].summary()
 
 
+@LANGUAGE_MODEL
 @pytest.mark.parametrize("name", ["token_hook", "forged_probe"])
-def test_a_forged_sampler_result_scores_nothing(language_model, name):
-    r = language_model[name]
+def test_a_forged_sampler_result_scores_nothing(graded, name):
+    r = graded[name]
     assert _score(r, "4.2") < 2, r.summary()
     failed = [t for t in r.exercises["4.2"].tests if not t["passed"]]
     assert any("frequencies" in t["message"] for t in failed) or name == "token_hook"

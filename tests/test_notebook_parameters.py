@@ -51,25 +51,38 @@ def test_sentiment_on_a_csv_of_reviews(tmp_path):
     assert "train 160, validation 20, test 20" in _printed(tmp_path / "03_sentiment.ipynb")
 
 
-def test_speech_recognition_on_a_folder_of_wavs(tmp_path):
-    bank = load_digit_bank()
-    voices = list(dict.fromkeys(bank.speakers))[:6]
-    folder = tmp_path / "my_wavs"
+def _write_wavs(folder: Path, bank, voices, rate: int = SAMPLE_RATE, channels: int = 1):
+    """The bank's clips of ``voices`` as ``{digit}_{speaker}_0.wav`` 16-bit PCM files; at
+    ``rate`` (linear interpolation) and with ``channels`` identical channels."""
     folder.mkdir()
     for clip, digit, speaker in zip(bank.clips, bank.digits, bank.speakers, strict=True):
         if speaker in voices:
-            pcm = (np.clip(clip, -1, 1) * 32767).astype("<i2")
+            times = np.arange(int(len(clip) * rate / SAMPLE_RATE)) * SAMPLE_RATE / rate
+            audio = np.interp(times, np.arange(len(clip)), clip)
+            pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
             name = speaker.replace("+", "-")
             with wave.open(str(folder / f"{digit}_{name}_0.wav"), "wb") as fh:
-                fh.setnchannels(1)
+                fh.setnchannels(channels)
                 fh.setsampwidth(2)
-                fh.setframerate(SAMPLE_RATE)
-                fh.writeframes(pcm.tobytes())
+                fh.setframerate(rate)
+                fh.writeframes(np.repeat(pcm, channels).tobytes())
+
+
+def test_speech_recognition_on_a_folder_of_wavs_tested_on_another(tmp_path):
+    """DATA= trains on a folder of WAVs; TEST_WAVS= decodes another folder (here 16 kHz
+    stereo, resampled and mixed down) and records its error rates."""
+    bank = load_digit_bank()
+    voices = list(dict.fromkeys(bank.speakers))
+    _write_wavs(tmp_path / "my_wavs", bank, voices[:6])
+    _write_wavs(tmp_path / "test_wavs", bank, voices[6:8], rate=16000, channels=2)
+    parameters = {"DATA": str(tmp_path / "my_wavs"), "TEST_WAVS": str(tmp_path / "test_wavs")}
     result = run_notebook(
         NOTEBOOKS / "08_speech_recognition.ipynb",
         fast=True,
         out_dir=tmp_path,
-        parameters={"DATA": str(folder)},
+        parameters=parameters,
     )
     assert result.problems(check_budget=False) == [], result.error_detail
     assert "60 clips from 6 speakers" in _printed(tmp_path / "08_speech_recognition.ipynb")
+    for name in ("real_speaker_cer", "real_speaker_wer"):
+        assert 0 <= result.metrics[name] <= 2, result.metrics

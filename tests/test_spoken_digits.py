@@ -1,27 +1,36 @@
-"""Notebook 08 data: the embedded digit bank and its checksum, the utterance composer, the
-WAV-folder loader and its errors, the TFDS path under mock data, and CTC decoding."""
+"""Notebook 08 data: the embedded digit bank, the packed real speakers and their checksums, the
+utterance composer and its augmentation, the WAV reader (rates, channels, widths) and its
+errors, the TFDS path under mock data, SpecAugment, and CTC decoding."""
 
 import shutil
+import struct
 import wave
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from seqcourse import audio_augment
+from seqcourse.audio_augment import Augmentation
 from seqcourse.datasets.errors import DataError
 from seqcourse.datasets.spoken_digits import (
     DIGIT_WORDS,
+    REAL_FILE,
+    REAL_SPEAKERS,
     SAMPLE_RATE,
     DigitClips,
     _bank_path,
     compose_utterances,
     load_digit_bank,
+    load_real_digits,
     load_tfds_spoken_digit,
     load_wav_folder,
     mu_law_decode,
     mu_law_encode,
     read_wav,
 )
+from seqcourse.speech import MEL_BANDS, SpecAugment, build_acoustic_model, normalise
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +39,20 @@ def bank():
 
 
 def write_wav(path, audio, rate=SAMPLE_RATE, channels=1, width=2):
+    """``audio`` (samples,) or (samples, channels) as integer PCM of ``width`` bytes."""
+    audio = np.asarray(audio, np.float64)
+    if audio.ndim == 1:
+        audio = np.repeat(audio[:, None], channels, axis=1)
     with wave.open(str(path), "wb") as f:
-        f.setnchannels(channels)
+        f.setnchannels(audio.shape[1])
         f.setsampwidth(width)
         f.setframerate(rate)
-        samples = np.round(np.asarray(audio) * 32767).astype("<i2")
         if width == 1:
-            samples = (samples // 256 + 128).astype(np.uint8)
-        f.writeframes(np.repeat(samples, channels).tobytes())
+            data = np.round(audio * 127 + 128).astype(np.uint8).tobytes()
+        else:
+            ints = np.round(audio * (2 ** (8 * width - 1) - 1)).astype("<i4").reshape(-1)
+            data = ints.view(np.uint8).reshape(-1, 4)[:, :width].tobytes()  # little-endian
+        f.writeframes(data)
 
 
 # ---------------------------------------------------------------- the bank
@@ -72,6 +87,48 @@ def test_mu_law_round_trip_keeps_a_small_relative_error():
     x = np.linspace(-1, 1, 1001)
     error = np.abs(mu_law_decode(mu_law_encode(x)) - x)
     assert np.all(error <= 0.025 * np.abs(x) + 0.001)  # ~2% of the level: quiet sounds survive
+
+
+# ---------------------------------------------------------------- the packed real speakers
+
+
+@pytest.fixture(scope="module")
+def real():
+    return load_real_digits()
+
+
+def test_packed_real_speakers_hold_50_takes_of_every_digit(real):
+    assert len(real) == 2000 and set(real.speakers) == set(REAL_SPEAKERS)
+    for speaker in REAL_SPEAKERS:
+        digits = real.digits[np.array(real.speakers) == speaker]
+        assert np.bincount(digits, minlength=10).tolist() == [50] * 10
+    assert all(c.dtype == np.float32 and 0 < len(c) < 1.5 * SAMPLE_RATE for c in real.clips)
+
+
+def test_packed_real_speakers_match_the_wav_files():
+    folder = Path("/work/shared/data/fsdd-dev")  # the maintainers' copy, where it exists
+    if not folder.is_dir():
+        pytest.skip("the FSDD development WAV files are not on this machine")
+    clip = read_wav(folder / "7_lucas_3.wav")
+    real = load_real_digits()
+    index = [
+        i for i, (s, d) in enumerate(zip(real.speakers, real.digits, strict=True))
+        if s == "lucas" and d == 7
+    ][3]  # sorted by take: take 3  # fmt: skip
+    assert len(real.clips[index]) == len(clip)
+    assert np.all(np.abs(real.clips[index] - clip) <= 0.025 * np.abs(clip) + 0.002)  # mu-law
+
+
+def test_corrupted_or_missing_real_speakers_are_refused_with_the_fix(tmp_path):
+    copy = tmp_path / REAL_FILE
+    shutil.copy(_bank_path(REAL_FILE), copy)
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    copy.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="corrupted.*build_fsdd_bank"):
+        load_real_digits(copy)
+    with pytest.raises(DataError, match="missing.*reinstall"):
+        load_real_digits(tmp_path / "nothing.npz")
 
 
 # ---------------------------------------------------------------- the composer
@@ -110,6 +167,81 @@ def test_composer_needs_every_digit(bank):
         compose_utterances(without_seven, 3, seed=0)
 
 
+def test_augmented_composition_keeps_the_strings_and_is_deterministic(bank):
+    plain = compose_utterances(bank, 8, seed=4)
+    a = compose_utterances(bank, 8, seed=4, augment=Augmentation())
+    b = compose_utterances(bank, 8, seed=4, augment=Augmentation())
+    assert a[1] == plain[1] and a[2] == plain[2]  # same digits and clips, other sound
+    assert all(np.array_equal(x, y) for x, y in zip(a[0], b[0], strict=True))
+    assert not all(
+        len(x) == len(y) and np.allclose(x, y) for x, y in zip(a[0], plain[0], strict=True)
+    )
+    assert all(x.dtype == np.float32 and np.abs(x).max() <= 0.99 + 1e-6 for x in a[0])
+
+
+@pytest.mark.parametrize(
+    "perturb",
+    [
+        lambda x, rng: audio_augment.warp_formants(x, rng.uniform(0.88, 1.12)),
+        audio_augment.random_eq,
+        audio_augment.add_reverb,
+        lambda x, rng: audio_augment.add_noise(x, rng, 10.0),
+    ],
+    ids=["warp_formants", "random_eq", "add_reverb", "add_noise"],
+)
+def test_perturbations_keep_the_length_and_are_deterministic(perturb):
+    x = tone(400, 0.7).astype(np.float32) * np.hanning(5600).astype(np.float32)
+    a = perturb(x, np.random.default_rng(3))
+    b = perturb(x, np.random.default_rng(3))
+    c = perturb(x, np.random.default_rng(4))
+    assert a.shape == x.shape and a.dtype == np.float32 and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_speed_change_shortens_and_raises_the_pitch():
+    y = audio_augment.change_speed(tone(400, 1.0).astype(np.float32), 1.25)
+    assert len(y) == 6400 and peak_hz(y) == pytest.approx(500, abs=3)
+
+
+def test_formant_warp_moves_a_tone_and_noise_reaches_its_snr():
+    x = tone(1000, 1.0).astype(np.float32)
+    assert peak_hz(audio_augment.warp_formants(x, 0.9)) == pytest.approx(900, abs=32)
+    noisy = audio_augment.add_noise(x, np.random.default_rng(0), 10.0)
+    snr = 10 * np.log10(np.mean(x**2) / np.mean((noisy - x) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.2)
+
+
+# ---------------------------------------------------------------- features and SpecAugment
+
+
+def test_per_utterance_normalisation_removes_a_constant_channel_colouring():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, MEL_BANDS)).astype(np.float32)
+    coloured = x * 2 + rng.normal(size=MEL_BANDS).astype(np.float32) * 10  # EQ: dB offsets
+    np.testing.assert_allclose(normalise([x])[0], normalise([coloured])[0], atol=5e-3)
+
+
+def test_spec_augment_masks_only_while_training_and_round_trips(tmp_path):
+    layer = SpecAugment(freq_masks=2, max_bands=6, time_masks=2, max_frames=10, seed=3)
+    x = np.random.default_rng(0).normal(size=(4, 60, MEL_BANDS)).astype("float32") + 5
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    masked = np.asarray(layer(x, training=True))
+    zero = masked == 0
+    assert zero.any() and np.array_equal(masked[~zero], x[~zero])
+    assert zero.mean() <= (2 * 6 / MEL_BANDS + 2 * 10 / 60)  # at most the masks' widths
+    clone = SpecAugment.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    model = build_acoustic_model(units=8)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    features = x[:2] - 5
+    np.testing.assert_allclose(
+        np.asarray(loaded(features)), np.asarray(model(features)), rtol=1e-5, atol=1e-5
+    )
+
+
 # ---------------------------------------------------------------- WAV folders
 
 
@@ -122,16 +254,58 @@ def test_wav_folder_loader_reads_the_fsdd_layout(tmp_path):
     np.testing.assert_allclose(clips.clips[0], tone, atol=1e-4)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [({"rate": 16000}, "16000 Hz, expected 8000"), ({"channels": 2}, "2 channels"),
-     ({"width": 1}, "8-bit")],
-)  # fmt: skip
-def test_wrong_wav_formats_name_the_file_and_the_fix(tmp_path, kwargs, message):
-    write_wav(tmp_path / "1_x_0.wav", np.zeros(100) + 0.1, **kwargs)
-    with pytest.raises(DataError, match=message) as error:
+def tone(frequency, seconds=0.5, rate=SAMPLE_RATE, level=0.5):
+    return level * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)
+
+
+def peak_hz(audio):
+    spectrum = np.abs(np.fft.rfft(audio))
+    return np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)[spectrum.argmax()]
+
+
+@pytest.mark.parametrize("rate", [11025, 16000, 44100, 48000])
+def test_other_sample_rates_are_resampled_to_8_khz(tmp_path, rate):
+    write_wav(tmp_path / "1_x_0.wav", tone(440, rate=rate) + tone(6000, rate=rate, level=0.3), rate)
+    audio = read_wav(tmp_path / "1_x_0.wav")
+    assert audio.dtype == np.float32 and len(audio) == SAMPLE_RATE // 2
+    assert peak_hz(audio) == pytest.approx(440, abs=3)
+    # 6 kHz lies above the new Nyquist frequency (4 kHz): removed, not folded down to 2 kHz
+    spectrum = np.abs(np.fft.rfft(audio))
+    freqs = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
+    assert spectrum[np.abs(freqs - 2000) < 50].max() < 0.01 * spectrum.max()
+
+
+def test_stereo_is_mixed_down(tmp_path):
+    both = np.stack([tone(300), tone(300, level=0.1)], axis=1)
+    write_wav(tmp_path / "1_x_0.wav", both)
+    np.testing.assert_allclose(read_wav(tmp_path / "1_x_0.wav"), tone(300, level=0.3), atol=1e-4)
+
+
+@pytest.mark.parametrize(("width", "atol"), [(1, 1e-2), (2, 1e-4), (3, 1e-6), (4, 1e-6)])
+def test_integer_sample_widths_are_read(tmp_path, width, atol):
+    write_wav(tmp_path / "1_x_0.wav", tone(500), width=width)
+    np.testing.assert_allclose(read_wav(tmp_path / "1_x_0.wav"), tone(500), atol=atol)
+
+
+def write_float_wav(path, audio):
+    """A WAVE_FORMAT_IEEE_FLOAT (format 3) file, which Python's wave module does not read."""
+    data = np.asarray(audio, "<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, SAMPLE_RATE, 4 * SAMPLE_RATE, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def test_unsupported_wavs_name_the_file_and_the_fix(tmp_path):
+    write_wav(tmp_path / "1_x_0.wav", tone(300, rate=4000), rate=4000)
+    with pytest.raises(DataError, match="1_x_0.wav: sample rate 4000 Hz is below 8000"):
         load_wav_folder(tmp_path)
-    assert "1_x_0.wav" in str(error.value)
+    write_float_wav(tmp_path / "1_x_0.wav", tone(300))
+    with pytest.raises(DataError, match="1_x_0.wav: not a PCM WAV.*compressed.*sox"):
+        load_wav_folder(tmp_path)
+    write_wav(tmp_path / "1_x_0.wav", np.zeros(0))
+    with pytest.raises(DataError, match="1_x_0.wav: the file holds no audio"):
+        load_wav_folder(tmp_path)
 
 
 def test_unreadable_and_misnamed_files_are_reported(tmp_path):
@@ -187,3 +361,33 @@ def test_ctc_beam_search_sums_paths_that_greedy_cannot():
     )
     assert [int(i) for i in np.asarray(greedy[0][0]) if i >= 0] == []
     assert [int(i) for i in np.asarray(beam[0][0]) if i >= 0] == [1]
+
+
+# ---------------------------------------------------------------- notebook = benchmark recipe
+
+
+def test_the_benchmark_quotes_the_recipe_the_notebook_runs():
+    """benchmarks/speech_loso.py trains ``Recipe()``; the notebook's default-mode sizes must be
+    the same, or docs/speech_loso.md would quote another recipe's numbers."""
+    import ast
+
+    import nbformat
+
+    from seqcourse.parameters import parameters_cell
+    from seqcourse.speech import Recipe
+
+    path = Path(__file__).parents[1] / "notebooks" / "08_speech_recognition.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    values = {}
+    for node in ast.parse(nb.cells[parameters_cell(nb)].source).body:
+        value = node.value
+        if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "scale":
+            value = value.args[0]  # the default-mode size
+        values[node.targets[0].id] = ast.literal_eval(value)
+    recipe = Recipe()
+    assert (values["N_TRAIN"], values["N_VAL"], values["N_TEST"]) == (
+        recipe.n_train,
+        recipe.n_val,
+        recipe.n_test,
+    )
+    assert (values["EPOCHS"], values["LEARNING_RATE"]) == (recipe.epochs, recipe.learning_rate)

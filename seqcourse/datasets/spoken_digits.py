@@ -1,12 +1,15 @@
 """Spoken digit strings for speech recognition (notebook 08).
 
 Embedded: a bank of single spoken digits ("zero" ... "nine") synthesised with espeak-ng in
-many voices (``seqcourse/data/digit_bank.npz``, built by ``data/build_digit_bank.py``, guarded
-by a SHA-256 checksum). Full: TFDS ``spoken_digit`` (real speakers), or a folder of WAV files
-named ``{digit}_{speaker}_{index}.wav``. All three give the same thing — clips grouped by
+many voices (``seqcourse/data/digit_bank.npz``, built by ``data/build_digit_bank.py``), and
+2,000 real recordings of four speakers of the Free Spoken Digit Dataset
+(``seqcourse/data/fsdd_dev.npz``, CC BY-SA 4.0, built by ``data/build_fsdd_bank.py``), both
+guarded by SHA-256 checksums. Full: TFDS ``spoken_digit`` (real speakers), or a folder of WAV
+files named ``{digit}_{speaker}_{index}.wav``. All give the same thing — clips grouped by
 speaker — and :func:`compose_utterances` turns clips into utterances like phone numbers:
 random digit strings with random gaps, gain, speed perturbation and background noise at a
-random signal-to-noise ratio. Everything is 8 kHz mono float32 in [-1, 1].
+random signal-to-noise ratio (plus, for training, the perturbations of
+:mod:`seqcourse.audio_augment`). Everything is 8 kHz mono float32 in [-1, 1].
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ SAMPLE_RATE = 8000
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BANK_FILE = "digit_bank.npz"
 BANK_SHA256 = "6cce5e6989f50c1da9cf1babd5c3be0ba0cfb689ebfbe05c98e96e908ee9e812"
+REAL_FILE = "fsdd_dev.npz"
+REAL_SHA256 = "0eac39f87e3ddf532064c15dbb8b918d41010736b1c3a76d743870140fd6a85b"
+REAL_SPEAKERS = ("george", "jackson", "lucas", "nicolas")
 WAV_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
 
 
@@ -71,10 +77,10 @@ def mu_law_decode(codes: np.ndarray) -> np.ndarray:
     )
 
 
-def _bank_path() -> Path:
+def _bank_path(name: str = BANK_FILE) -> Path:
     from importlib.resources import files
 
-    return Path(str(files("seqcourse") / "data" / BANK_FILE))
+    return Path(str(files("seqcourse") / "data" / name))
 
 
 def sha256(path: Path) -> str:
@@ -85,6 +91,29 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _load_packed(path: Path, expected: str, what: str, rebuild: str) -> DigitClips:
+    """Clips packed as mu-law ``audio`` + ``offsets``, ``digits``, ``speakers``, checked
+    against the SHA-256 ``expected``; DataError (saying ``rebuild``) when missing, corrupted
+    or unreadable."""
+    if not path.is_file():
+        raise DataError(f"the {what} {path} is missing; {rebuild}")
+    actual = sha256(path)
+    if actual != expected:
+        raise DataError(
+            f"the {what} {path} is corrupted: SHA-256 {actual[:16]}… does not match "
+            f"the expected {expected[:16]}…; {rebuild}"
+        )
+    try:
+        with np.load(path) as bank:
+            audio, offsets = bank["audio"], bank["offsets"]
+            digits, speakers = bank["digits"], bank["speakers"]
+    except (OSError, KeyError, ValueError) as error:
+        raise DataError(f"cannot read the {what} {path} ({error}); {rebuild}") from error
+    audio = mu_law_decode(audio)
+    clips = tuple(audio[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True))
+    return DigitClips(clips, digits.astype(int), tuple(str(s) for s in speakers))
+
+
 def load_digit_bank(
     path: str | Path | None = None, expected_sha256: str | None = None
 ) -> DigitClips:
@@ -93,54 +122,81 @@ def load_digit_bank(
     Raises DataError if the file is missing, its checksum differs (corrupted or edited) or it
     cannot be read.
     """
-    path = Path(path) if path is not None else _bank_path()
-    expected = expected_sha256 or BANK_SHA256
-    rebuild = (
+    return _load_packed(
+        Path(path) if path is not None else _bank_path(),
+        expected_sha256 or BANK_SHA256,
+        "spoken-digit bank",
         "reinstall the package (pip install --force-reinstall seqcourse) or rebuild the "
-        "bank with `python data/build_digit_bank.py` (needs espeak-ng)"
+        "bank with `python data/build_digit_bank.py` (needs espeak-ng)",
     )
-    if not path.is_file():
-        raise DataError(f"the spoken-digit bank {path} is missing; {rebuild}")
-    actual = sha256(path)
-    if actual != expected:
-        raise DataError(
-            f"the spoken-digit bank {path} is corrupted: SHA-256 {actual[:16]}… does not match "
-            f"the expected {expected[:16]}…; {rebuild}"
-        )
-    try:
-        with np.load(path) as bank:
-            audio, offsets = bank["audio"], bank["offsets"]
-            digits, speakers = bank["digits"], bank["speakers"]
-    except (OSError, KeyError, ValueError) as error:
-        raise DataError(f"cannot read the spoken-digit bank {path} ({error}); {rebuild}") from error
-    audio = mu_law_decode(audio)
-    clips = tuple(audio[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True))
-    return DigitClips(clips, digits.astype(int), tuple(str(s) for s in speakers))
+
+
+def load_real_digits(
+    path: str | Path | None = None, expected_sha256: str | None = None
+) -> DigitClips:
+    """The embedded real recordings: 2,000 clips of the Free Spoken Digit Dataset's speakers
+    george, jackson, lucas and nicolas (50 takes of each digit each; CC BY-SA 4.0, by the FSDD
+    contributors — see ``data/README.md``), or the file at ``path``, checked against its
+    checksum. Raises DataError if the file is missing, corrupted or unreadable."""
+    return _load_packed(
+        Path(path) if path is not None else _bank_path(REAL_FILE),
+        expected_sha256 or REAL_SHA256,
+        "real spoken-digit recordings file",
+        "reinstall the package (pip install --force-reinstall seqcourse) or rebuild it with "
+        "`python data/build_fsdd_bank.py FOLDER` from the FSDD WAV files",
+    )
+
+
+_WAV_FORMATS = {1: "8-bit unsigned", 2: "16-bit", 3: "24-bit", 4: "32-bit"}
 
 
 def read_wav(path: str | Path) -> np.ndarray:
-    """A mono 16-bit PCM WAV file at 8 kHz -> float32 waveform in [-1, 1].
+    """A PCM WAV file -> float32 mono waveform in [-1, 1] at 8 kHz.
 
-    Raises DataError naming the file for anything else (unreadable, stereo, wrong sample
-    rate or sample width), with the command that converts it.
+    Accepts integer PCM of 8 (unsigned), 16, 24 or 32 bits, any number of channels (averaged
+    to mono) and any sample rate of at least 8 kHz (resampled to 8 kHz, band-limited).
+    Raises DataError naming the file for anything else — not a WAV file, compressed or
+    floating-point WAV, a rate below 8 kHz, no audio — with the command that converts it.
     """
+    from seqcourse.audio_augment import resample
+
     path = Path(path)
     fix = f"convert it with: sox {path.name} -r 8000 -c 1 -b 16 out.wav"
     try:
         with wave.open(str(path), "rb") as f:
             channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
             frames = f.readframes(f.getnframes())
-    except (wave.Error, EOFError, OSError) as error:
+    except wave.Error as error:
+        if "unknown format" not in str(error):  # e.g. "file does not start with RIFF id"
+            raise DataError(f"{path}: not a readable WAV file ({error})") from error
+        # "unknown format: 3" (floating point), 85 (MP3 in a WAV), ...
+        raise DataError(
+            f"{path}: not a PCM WAV file ({error}); compressed and floating-point WAV files "
+            f"are not read; {fix}"
+        ) from error
+    except (EOFError, OSError) as error:
         raise DataError(f"{path}: not a readable WAV file ({error})") from error
-    if channels != 1:
-        raise DataError(f"{path}: {channels} channels, expected mono; {fix}")
-    if rate != SAMPLE_RATE:
-        raise DataError(f"{path}: sample rate {rate} Hz, expected {SAMPLE_RATE} Hz; {fix}")
-    if width != 2:
-        raise DataError(f"{path}: {8 * width}-bit samples, expected 16-bit PCM; {fix}")
-    if not frames:
+    if width not in _WAV_FORMATS:
+        raise DataError(f"{path}: {8 * width}-bit samples are not supported; {fix}")
+    if rate < SAMPLE_RATE:
+        raise DataError(
+            f"{path}: sample rate {rate} Hz is below {SAMPLE_RATE} Hz (too little bandwidth "
+            f"for the recogniser); record at {SAMPLE_RATE} Hz or more"
+        )
+    count = len(frames) // (width * channels)
+    if count == 0:
         raise DataError(f"{path}: the file holds no audio")
-    return np.frombuffer(frames, "<i2").astype(np.float32) / 32768.0
+    raw = np.frombuffer(frames[: count * width * channels], np.uint8).reshape(-1, width)
+    if width == 1:
+        samples = (raw[:, 0].astype(np.float32) - 128) / 128
+    else:  # little-endian signed: put the bytes at the top of an int32
+        padded = np.zeros((len(raw), 4), np.uint8)
+        padded[:, 4 - width :] = raw
+        samples = padded.view("<i4")[:, 0].astype(np.float32) / 2**31
+    audio = samples.reshape(count, channels).mean(axis=1)
+    if rate != SAMPLE_RATE:
+        audio = np.clip(resample(audio, round(count * SAMPLE_RATE / rate)), -1, 1)
+    return audio.astype(np.float32)
 
 
 def load_wav_folder(folder: str | Path) -> DigitClips:
@@ -197,6 +253,7 @@ def compose_utterances(
     min_digits: int = 3,
     max_digits: int = 8,
     snr_db: tuple[float, float] = (10.0, 30.0),
+    augment=None,
 ):
     """``n`` utterances of random digit strings: ``(waveforms, transcripts, parts)``.
 
@@ -206,10 +263,16 @@ def compose_utterances(
     noise at an SNR drawn from ``snr_db``, and a final rescale so the peak is at most 0.99.
     ``transcripts[i]`` is the words, e.g. ``"four one five"``; ``parts[i]`` the bank indices
     of the clips used, in order. Deterministic in ``seed``.
+
+    ``augment`` (a :class:`seqcourse.audio_augment.Augmentation`, for training sets) further
+    perturbs each clip (speed, vocal-tract length) and each utterance before the noise
+    (equaliser, band limit, reverberation). Its random draws come from a second stream seeded
+    by ``seed``, so the digit strings, clips and gaps are those of the unaugmented set.
     """
     if len(clips) == 0:
         raise ValueError("no clips to compose utterances from")
     rng = np.random.default_rng(seed)
+    augment_rng = np.random.default_rng([seed, 1])
     by_digit = {d: np.flatnonzero(clips.digits == d) for d in range(10)}
     missing = [d for d, idx in by_digit.items() if len(idx) == 0]
     if missing:
@@ -221,13 +284,18 @@ def compose_utterances(
         pieces = [np.zeros(int(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32)]
         for k, index in enumerate(chosen):
             clip = _speed(clips.clips[index], rng.uniform(0.9, 1.1))
+            if augment is not None:
+                clip = augment.clip(clip, augment_rng)
             pieces.append(clip * 10 ** (rng.uniform(-6, 3) / 20))
             gap = rng.uniform(0.05, 0.25) if k < len(chosen) - 1 else rng.uniform(0.1, 0.3)
             pieces.append(np.zeros(int(gap * SAMPLE_RATE), np.float32))
         signal = np.concatenate(pieces)
+        if augment is not None:
+            signal = augment.channel(signal, augment_rng)
         power = np.mean(signal**2)
         noise_power = power / 10 ** (rng.uniform(*snr_db) / 10)
-        signal = signal + rng.normal(0, np.sqrt(noise_power), len(signal)).astype(np.float32)
+        noise = np.random.default_rng(rng.integers(2**63)).normal(0, 1, len(signal))
+        signal = signal + (np.sqrt(noise_power) * noise).astype(np.float32)
         signal = signal / max(1.0, np.abs(signal).max() / 0.99)
         waveforms.append(signal.astype(np.float32))
         transcripts.append(" ".join(DIGIT_WORDS[d] for d in digits))

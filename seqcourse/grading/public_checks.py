@@ -81,8 +81,54 @@ def replaces(exercise_id: str, *apis: str) -> None:
     REPLACES[exercise_id] = tuple(apis)
 
 
-def banned_uses(source: str, apis) -> list[str]:
-    """The names of ``apis`` that ``source`` refers to (names, attributes, imports, strings)."""
+def _folded(node) -> str | None:
+    """The text of a string expression made of constants (``"a" + "b"``, ``"".join([...])``,
+    f-strings, ``"ab"[::-1]``, ``"a" * 2``), or None."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _folded(node.left), _folded(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        text = _folded(node.left)
+        times = node.right.value if isinstance(node.right, ast.Constant) else None
+        return text * times if text is not None and type(times) is int and times < 10 else None
+    if isinstance(node, ast.JoinedStr):
+        parts = [_folded(v.value if isinstance(v, ast.FormattedValue) else v) for v in node.values]
+        return None if None in parts else "".join(parts)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and len(node.args) == 1
+        and isinstance(node.args[0], (ast.List, ast.Tuple))
+    ):
+        sep, parts = _folded(node.func.value), [_folded(e) for e in node.args[0].elts]
+        return None if sep is None or None in parts else sep.join(parts)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        text = _folded(node.value)
+        bounds = [node.slice.lower, node.slice.upper, node.slice.step]
+        values = [None if b is None else _integer(b) for b in bounds]
+        if text is None or any(v == "?" for v in values) or values[2] == 0:
+            return None
+        return text[slice(*values)]
+    return None
+
+
+def _integer(node):
+    """The int a constant expression (``3``, ``-1``) is, else "?"."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _integer(node.operand)
+        return "?" if value == "?" else -value
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return "?"
+
+
+def banned_uses(source: str, apis, own=()) -> list[str]:
+    """The names of ``apis`` that ``source`` refers to: names, attributes, imports, and strings,
+    also when built from pieces (``"last_" + "step"``) or dotted (``"module.name"``). A bare
+    name in ``own`` (the exercise's own functions, e.g. a recursive call) is the student's."""
     apis = set(apis)
     if not apis:
         return []
@@ -90,17 +136,105 @@ def banned_uses(source: str, apis) -> list[str]:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
         return []
+    written_to = {
+        id(n)
+        for t in ast.walk(tree)
+        if isinstance(t, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete))
+        for target in (t.targets if isinstance(t, (ast.Assign, ast.Delete)) else [t.target])
+        for n in ast.walk(target)
+    }  # keras.layers.X.call = ... patches X (tampering, judged elsewhere), it does not use X
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in apis:
+        if id(node) in written_to:
+            continue
+        if isinstance(node, ast.Name) and node.id in apis and node.id not in own:
             found.add(node.id)
         elif isinstance(node, ast.Attribute) and node.attr in apis:
             found.add(node.attr)
         elif isinstance(node, ast.alias) and node.name.split(".")[-1] in apis:
             found.add(node.name.split(".")[-1])
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.update(a for a in apis if node.value.strip() == a)
+        elif isinstance(node, ast.keyword) and node.arg in apis:
+            found.add(node.arg)  # dict(last_real_step=...)[...] and the like
+        elif isinstance(node, ast.expr) and not isinstance(node, ast.Name):
+            text = _folded(node)
+            if text is not None and len(text) < 500:
+                pieces = {text.strip(), *text.strip().replace(":", ".").split(".")}
+                found.update(apis & pieces)
     return sorted(found)
+
+
+# Ways of reaching code without writing its name: looking names up at run time, running text
+# as code, walking an object's or the interpreter's insides. Graded code never needs them.
+DYNAMIC_CALLS = (
+    "__import__",
+    "eval",
+    "exec",
+    "compile",
+    "globals",
+    "vars",
+    "locals",
+    "__builtins__",
+)
+DYNAMIC_ATTRIBUTES = (
+    "__dict__", "__getattribute__", "__closure__", "cell_contents", "__globals__", "__code__",
+    "__builtins__", "__wrapped__", "__self__", "f_globals", "f_locals", "user_ns", "user_global_ns",
+    "import_module", "attrgetter", "methodcaller", "getmembers", "get_objects",
+    "get_referrers", "get_referents", "run_cell", "run_line_magic", "run_cell_magic",
+    "modules", "__import__", "eval", "exec", "getattr", "setattr", "ex", "ev", "run_code",
+    "runcode", "safe_execfile", "run_ast_nodes", "deserialize_keras_object",
+    "get_registered_object",
+)  # fmt: skip
+DYNAMIC_MODULES = ("importlib", "gc", "ctypes", "runpy", "marshal", "pickle", "builtins")
+
+
+def dynamic_uses(source: str) -> list[str]:
+    """The run-time lookups ``source`` makes (see :data:`DYNAMIC_CALLS`...): getattr and the
+    like with a computed name, vars(), __dict__, importlib, star imports of the course..."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return []
+    found, calls = set(), set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("run_line_magic", "run_cell_magic")
+            and all(isinstance(a, ast.Constant) for a in node.args)
+        ):  # a %magic as IPython rewrites it (the grader reads the code it runs on its own)
+            calls.add(id(node.func))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            calls.add(id(node.func))
+            name = node.func.id
+            if name in ("getattr", "setattr", "delattr"):
+                if len(node.args) < 2 or _folded(node.args[1]) is None:
+                    found.add(f"{name} with a computed name")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id in DYNAMIC_CALLS:
+                found.add(node.id)
+            elif node.id in ("getattr", "setattr", "delattr") and id(node) not in calls:
+                found.add(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in DYNAMIC_ATTRIBUTES:
+            if id(node) not in calls:
+                found.add(node.attr)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] in DYNAMIC_MODULES)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if module.split(".")[0] in DYNAMIC_MODULES:
+                found.add(module)
+            found.update(a.name for a in node.names if a.name in DYNAMIC_ATTRIBUTES)
+            if any(a.name == "*" for a in node.names):
+                found.add(f"from {module} import *")
+    return sorted(found)
+
+
+def dynamic_message(exercise_id: str, used: list[str]) -> str:
+    return (
+        f"exercise {exercise_id}'s code (or a cell run before it) uses {', '.join(used[:6])}: "
+        "graded code must call what it uses by name, not look it up at run time (this scores 0)"
+    )
 
 
 def ban_message(exercise_id: str, used: list[str]) -> str:
@@ -167,11 +301,17 @@ def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
             sources.append(inspect.getsource(answer))
         except (TypeError, OSError):
             pass
-    used = sorted({u for s in sources for u in banned_uses(s, REPLACES.get(exercise_id, ()))})
+    own = {getattr(a, "__name__", "") for a in answers}
+    apis = REPLACES.get(exercise_id, ())
+    used = sorted({u for s in sources for u in banned_uses(s, apis, own)})
     if used:
         return [
             CheckResult("written from scratch", False, ban_message(exercise_id, used), gate=True)
         ]
+    lookups = sorted({u for s in sources for u in dynamic_uses(s)})
+    if lookups:  # as the grader reads it (it also reads the cells run before the exercise)
+        message = dynamic_message(exercise_id, lookups)
+        return [CheckResult("written from scratch", False, message, gate=True)]
     probes = [_probe(a) for a in answers]
     for name, fn, gate in checks:
         try:
@@ -253,6 +393,18 @@ def model_run(model, inputs, load) -> dict:
     else:
         run["loaded"] = [np.asarray(model(x)) for x in inputs]
     return run
+
+
+def require(gate, *args) -> None:
+    """Run the gate check ``gate(*args)`` before a comparison; if it fails, CheckFailed saying
+    the comparison was not made (the gate's own check gives the reason)."""
+    try:
+        gate(*args)
+    except CheckFailed:
+        raise CheckFailed(
+            "not compared: the model is not a keras.Model of the requested sizes (see the "
+            "first check)"
+        ) from None
 
 
 def _arrays(value, count: int) -> bool:

@@ -5,7 +5,10 @@ The grader starts one worker per submission (``python -m seqcourse.grading.worke
 processes can read). The worker:
 
 1. reads the submission and finds its exercise cells (metadata of any shape is tolerated);
-2. checks each exercise's source for the APIs the exercise replaces (``ast``, in this process);
+2. checks each exercise's source, and every cell the student wrote or changed that runs before
+   it, for the APIs the exercise replaces and for run-time lookups (``getattr`` with a computed
+   name, ``vars``, ``importlib``…) that would reach them without their names (``ast`` on the
+   code IPython runs, in this process; see :func:`banned_exercises`);
 3. executes the submission's code cells, up to its last exercise cell, in a kernel started by
    :class:`~seqcourse.grading.sandbox.SandboxKernelManager`, with per-cell and total limits;
 4. right after each exercise cell, *judges* the exercise here: the master's public checks and
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import importlib
 import json
 import os
@@ -43,11 +47,13 @@ from nbclient.exceptions import DeadKernelError
 from seqcourse.execution import CappedClient, KernelUnresponsive
 from seqcourse.grading import plain, public_checks
 from seqcourse.grading.notebook_format import (
+    BEGIN_HIDDEN,
     METADATA_KEY,
     Assignment,
     python_source,
     read_assignment,
     solution_cells,
+    split_hidden_tests,
 )
 from seqcourse.grading.public_checks import (
     CheckResult,
@@ -56,10 +62,12 @@ from seqcourse.grading.public_checks import (
     ban_message,
     banned_uses,
     describe_error,
+    dynamic_message,
+    dynamic_uses,
     load_replaces,
     run_public_checks,
 )
-from seqcourse.grading.results import MISSING, ExerciseScore, SubmissionResult
+from seqcourse.grading.results import MISSING, NOT_ATTEMPTED, ExerciseScore, SubmissionResult
 from seqcourse.grading.sandbox import SandboxKernelManager, not_dumpable
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
@@ -273,7 +281,8 @@ def read_submission(path: Path, assignment: Assignment, result: SubmissionResult
 
 SUSPICIOUS = ("register", "ast_transformers", "input_transformers_post", "meta_path",
               "settrace", "setprofile", "_getframe", "f_back", "builtins", "__builtins__",
-              "/proc", "kill", "setsid", "fork")  # fmt: skip
+              "/proc", "kill", "setsid", "fork", "__closure__", "get_objects", "get_referrers",
+              "user_ns")  # fmt: skip
 
 
 def suspicious_uses(nb) -> list[str]:
@@ -327,11 +336,11 @@ def _reachable_source(nb, index: int, stop=frozenset()) -> str:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
                 defs[node.name] = ast.get_source_segment(source, node) or ""
-    sources, seen = [nb.cells[index].source], set()
-    pending = [nb.cells[index].source]
+    sources, seen = [_scannable(nb.cells[index].source)], set()
+    pending = list(sources)
     while pending:
         try:
-            tree = ast.parse(python_source(pending.pop()))
+            tree = ast.parse(pending.pop())
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -340,6 +349,136 @@ def _reachable_source(nb, index: int, stop=frozenset()) -> str:
                 sources.append(defs[node.id])
                 pending.append(defs[node.id])
     return "\n\n".join(sources)
+
+
+def _scannable(source, depth: int = 0) -> str:
+    """A cell's source as the kernel runs it, for ``ast``: IPython's syntax (``x = !ls``,
+    ``%time code``) turned into Python by IPython's own transformer, and the Python a magic
+    runs (``%time y = f()``, a ``%%capture`` cell's body) appended, read like the rest."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if not isinstance(source, str):
+        return ""
+    try:
+        text = TransformerManager().transform_cell(source)
+        tree = ast.parse(text)
+    except Exception:  # a cell IPython cannot run either: it defines nothing
+        return python_source(source)
+    payloads = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("run_line_magic", "run_cell_magic")
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+            and node.args
+        ):
+            code = node.args[-1].value
+            words = code.split()  # %timeit -n1 -r1 code: drop the options
+            while words and words[0].startswith("-") and node.func.attr == "run_line_magic":
+                code = code.split(words.pop(0), 1)[1]
+            payloads.append(code.strip() if node.func.attr == "run_line_magic" else code)
+    extra = [_scannable(p, depth + 1) for p in payloads if depth < 3]
+    return "\n\n".join([text, *(e for e in extra if _parses(e))])
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _normal(source) -> str:
+    """A cell's source for comparison: Python only, no trailing spaces, no blank ends."""
+    lines = python_source(source if isinstance(source, str) else "").strip().splitlines()
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def course_cells(master) -> list[str]:
+    """The master's code cells as the course wrote them and as released (no hidden tests)."""
+    found = []
+    for cell in nbformat.read(master, as_version=4).cells:
+        if cell.cell_type != "code" or not isinstance(cell.source, str):
+            continue
+        found.append(_normal(cell.source))
+        if BEGIN_HIDDEN in cell.source:
+            try:
+                found.append(_normal(split_hidden_tests(cell.source)[0]))
+            except Exception:  # a malformed hidden block: the master's tests say so elsewhere
+                pass
+    return found
+
+
+def _closest(source: str, course: list[str]) -> str:
+    """The course cell ``source`` was most likely edited from ("" if none is close)."""
+    best, ratio = "", 0.6
+    for candidate in course:
+        matcher = difflib.SequenceMatcher(None, source, candidate, autojunk=False)
+        if matcher.real_quick_ratio() > ratio and matcher.quick_ratio() > ratio:
+            if (r := matcher.ratio()) > ratio:
+                best, ratio = candidate, r
+    return best
+
+
+def banned_exercises(nb, where: dict, assignment: Assignment) -> dict[str, str]:
+    """``{exercise id: why it scores 0}`` for each exercise whose code uses an API it
+    replaces, or reaches code by run-time lookups (see :func:`public_checks.dynamic_uses`).
+
+    Read: the exercise cell and the notebook functions it calls (``_reachable_source``), and
+    every cell the student wrote or changed that runs before the exercise is judged (a cell
+    before it, another exercise's cell before it): an alias bound there, a hook that rebinds
+    the answer, a course probe patched in the kernel all live in such cells. A changed course
+    cell is excused what the course's own cell already used."""
+    course = course_cells(assignment.path)
+    course_set = set(course)
+    exercise_cells = set(where.values())
+    own = {n for e in assignment.exercises.values() for n in e.names}
+    written = {}  # index -> (its source, the course cell it was edited from or "")
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not isinstance(cell.source, str):
+            continue
+        if _normal(cell.source) in course_set or (
+            i not in exercise_cells and _is_check_cell(cell.source)
+        ):
+            continue  # the course's own cell, or one that never runs when grading
+        source = _scannable(cell.source)
+        edited = i not in exercise_cells and len(cell.source) < 20_000
+        written[i] = source, _scannable(_closest(_normal(cell.source), course)) if edited else ""
+    lookups = {i: set(dynamic_uses(s)) - set(dynamic_uses(e)) for i, (s, e) in written.items()}
+    exercise_of = {i: ex_id for ex_id, i in where.items()}
+
+    def replaced(i: int) -> set[str]:
+        try:
+            return set(load_replaces(exercise_of[i]))
+        except KeyError:
+            return set()
+
+    banned: dict[str, str] = {}
+    for ex_id, index in where.items():
+        if ex_id not in assignment.exercises:
+            continue
+        try:
+            apis = load_replaces(ex_id)
+        except KeyError:
+            apis = ()
+        others = {n for i, e in assignment.exercises.items() if i != ex_id for n in e.names}
+        used = set(banned_uses(_reachable_source(nb, index, frozenset(others)), apis, own))
+        dynamic: set[str] = set()
+        for i, (source, excused) in written.items():
+            if i > index:
+                continue
+            # another exercise's cell answers for what that exercise replaces too (scored
+            # there); what only this one replaces has no business in it
+            mine = apis if i not in exercise_of or i == index else set(apis) - replaced(i)
+            used |= set(banned_uses(source, mine, own)) - set(banned_uses(excused, mine, own))
+            dynamic |= lookups[i]
+        if used:
+            banned[ex_id] = ban_message(ex_id, sorted(used))
+        elif dynamic:
+            banned[ex_id] = dynamic_message(ex_id, sorted(dynamic))
+    return banned
 
 
 def _free_names(source: str) -> set[str]:
@@ -500,17 +639,7 @@ def grade_submission(
     index_of = {id(c): i for i, c in code}
 
     # Exercises that use an API they replace score 0 whatever they compute.
-    banned: dict[str, str] = {}
-    for ex_id, index in where.items():
-        if ex_id in assignment.exercises:
-            try:
-                apis = load_replaces(ex_id)
-            except KeyError:
-                apis = ()
-            others = {n for i, e in assignment.exercises.items() if i != ex_id for n in e.names}
-            used = banned_uses(_reachable_source(nb, index, frozenset(others)), apis)
-            if used:
-                banned[ex_id] = ban_message(ex_id, used)
+    banned = banned_exercises(nb, where, assignment)
 
     with tempfile.TemporaryDirectory(prefix="seqcourse-work-") as workdir:
         os.chmod(workdir, 0o700)
@@ -548,14 +677,12 @@ def grade_submission(
                     if ex_id is None:
                         continue
                     ex = assignment.exercises[ex_id]
-                    if ex_id in banned:
+                    tests = judge_exercise(ex, proxies, session, imports)
+                    score = _score(ex, outcome, tests, cell_timeout)
+                    if ex_id in banned and score.status != NOT_ATTEMPTED:  # a stub stays one
                         test = CheckResult("written from scratch", False, banned[ex_id], gate=True)
-                        result.exercises[ex_id] = ExerciseScore.from_tests(
-                            ex_id, ex.points, [test.to_dict()]
-                        )
-                    else:
-                        tests = judge_exercise(ex, proxies, session, imports)
-                        result.exercises[ex_id] = _score(ex, outcome, tests, cell_timeout)
+                        score = ExerciseScore.from_tests(ex_id, ex.points, [test.to_dict()])
+                    result.exercises[ex_id] = score
                     result.seconds = round(time.monotonic() - start, 2)
                     emit(result)
         except _Stop as stop:

@@ -9,13 +9,21 @@ from seqcourse.layers.attention import AdditiveAttention
 from seqcourse.layers.gated_cells import ScratchGRUCell, ScratchLSTMCell
 from seqcourse.layers.min_rnn import MinGRU, MinLSTM, SelectiveDecay
 from seqcourse.layers.rnn_cell import ScratchRNNCell
+from seqcourse.layers.transformer import (
+    PositionalEmbedding,
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+)
 
 __all__ = [
     "AdditiveAttention",
     "MinGRU",
     "MinLSTM",
+    "PositionalEmbedding",
     "ScratchGRUCell",
     "ScratchLSTMCell",
     "ScratchRNNCell",
     "SelectiveDecay",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
 ]

@@ -16,6 +16,7 @@ from seqcourse.grading.public_checks import (
     probe_with,
     public_check,
     replaces,
+    require,
 )
 
 # the course's references (seqcourse.models), which the notebook falls back on
@@ -155,18 +156,8 @@ def _check_sizes(seen: ObservedModels) -> None:
     )
 
 
-def _require_sizes(seen: ObservedModels) -> None:
-    try:
-        _check_sizes(seen)
-    except CheckFailed:
-        raise CheckFailed(
-            "not compared: the model is not a keras.Model of the requested sizes (see the "
-            "first check)"
-        ) from None
-
-
 def _check_outputs(seen: ObservedModels) -> None:
-    _require_sizes(seen)
+    require(_check_sizes, seen)
     for bidirectional, run, judge, load in seen.settings():
         what = f"the output (bidirectional={bidirectional})"
         out = assert_shape(run["outputs"][0], (BATCH, 1), f"the model's {what[4:]}")
@@ -188,7 +179,7 @@ def _check_outputs(seen: ObservedModels) -> None:
 
 
 def _check_padding(seen: ObservedModels) -> None:
-    _require_sizes(seen)
+    require(_check_sizes, seen)
     for bidirectional, run, judge, load in seen.settings():
         for outputs, weights, whose in [
             (run["outputs"], run["weights"], "its own weights"),

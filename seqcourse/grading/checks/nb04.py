@@ -157,13 +157,18 @@ def _bpc_stable(bits_per_character):
 # ---------------------------------------------------------------- 4.3 generate_ids
 #
 # Probe (in the student's kernel): a small language model built from sizes and weights the
-# grader chose, stepped by RecurrentStepper (wrapped to count the steps); the student's loop
-# runs with the course's sampler and a generator seeded by the grader. Judge (here): the same
-# model rebuilt, run *statelessly* on the whole prefix at every step: greedy decoding, and
-# sampling replayed with the same generator, must give the same ids.
+# grader chose, stepped by RecurrentStepper; its step adds to the logits of its n-th call an
+# offset drawn n-th from a generator the grader seeds (as if the model were a little noisy).
+# The student's loop runs with the course's sampler and a generator seeded by the grader.
+# Judge (here): the same model rebuilt, run *statelessly* on the whole prefix at every step,
+# with the offset of the call a stateful loop makes there: greedy decoding, and sampling
+# replayed with the same generator, must give the same ids. A loop that re-reads the prefix
+# calls step more often, so its logits carry other offsets: its ids differ, whatever step
+# count the kernel reports (the count is only used to name that mistake).
 
 LM_SIZES = (7, 4, 6)  # vocabulary, embedding, GRU units
 PROMPT, LENGTH = 4, 12
+OFFSET = 1.5  # scale of the per-call offsets added to the logits
 
 
 def language_model(sizes, recurrent: str = "GRU"):
@@ -181,12 +186,20 @@ def language_model(sizes, recurrent: str = "GRU"):
     )
 
 
+def call_offsets(seed: int, vocab: int, calls: int) -> np.ndarray:
+    """The offsets added to the logits of step calls 0, 1, ... (``(calls, vocab)``)."""
+    return np.random.default_rng(seed).normal(size=(calls, vocab)) * OFFSET
+
+
 def generation_probe(generate, sizes, recurrent, weights, requests):
     """Kernel side of 4.3 (see :func:`~seqcourse.grading.public_checks.probe_with`): the
-    language model of ``sizes`` with ``weights``, stepped one id at a time; for each ``(prompt,
-    length, temperature, seed)`` of ``requests``, ``generate(stepper, prompt, length,
+    language model of ``sizes`` with ``weights``, stepped one id at a time, the n-th step's
+    logits shifted by ``call_offsets(offset_seed, ...)[n]``; for each ``(prompt, length,
+    temperature, seed, offset_seed)`` of ``requests``, ``generate(stepper, prompt, length,
     temperature, rng, sample)`` with ``rng`` seeded by ``seed`` and the course's sampler.
     Returns per request ``{"ids": int array, "steps": stepper.step calls}``."""
+    from types import SimpleNamespace
+
     from seqcourse.decoding import RecurrentStepper
     from seqcourse.sampling import sample_with_temperature
 
@@ -194,23 +207,30 @@ def generation_probe(generate, sizes, recurrent, weights, requests):
     model.set_weights(weights)
     stepper = RecurrentStepper(model)
 
-    class Counting:
-        def __init__(self):
-            self.calls = 0
+    def counting(offset_seed):
+        """The stepper with offsets, counting its step calls in a closure."""
+        calls, offsets = [0], np.zeros((0, sizes[0]))
 
-        def initial_states(self, batch_size):
+        def initial_states(batch_size):
             return stepper.initial_states(batch_size)
 
-        def step(self, token_ids, states):
-            self.calls += 1
-            return stepper.step(token_ids, states)
+        def step(token_ids, states):
+            nonlocal offsets
+            if calls[0] >= len(offsets):  # a loop may call step any number of times
+                offsets = call_offsets(offset_seed, sizes[0], 2 * len(offsets) + 64)
+            logits, states = stepper.step(token_ids, states)
+            shifted = np.asarray(logits, "float64") + offsets[calls[0]]
+            calls[0] += 1
+            return shifted, states
+
+        return SimpleNamespace(initial_states=initial_states, step=step), calls
 
     replies = []
-    for prompt, length, temperature, seed in requests:
-        counting = Counting()
+    for prompt, length, temperature, seed, offset_seed in requests:
+        counted, calls = counting(offset_seed)
         rng = np.random.default_rng(seed)
-        ids = generate(counting, list(prompt), length, temperature, rng, sample_with_temperature)
-        replies.append({"ids": np.asarray(ids, "int64"), "steps": counting.calls})
+        ids = generate(counted, list(prompt), length, temperature, rng, sample_with_temperature)
+        replies.append({"ids": np.asarray(ids, "int64"), "steps": calls[0]})
     return replies
 
 
@@ -227,9 +247,12 @@ class _Generations:
         self.vocab, self.length = sizes[0], length
         self.prompt = [int(i) for i in rng.integers(0, self.vocab, PROMPT)]
         self.seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
+        self.offset_seed = int(rng.integers(0, 2**31))
+        self.offsets = call_offsets(self.offset_seed, self.vocab, PROMPT + length + 1)
         temperatures = [None, 1e-3, 1.0]
         requests = [
-            (self.prompt, length, t, s) for t, s in zip(temperatures, self.seeds, strict=True)
+            (self.prompt, length, t, s, self.offset_seed)
+            for t, s in zip(temperatures, self.seeds, strict=True)
         ]
         replies = probe_with(generate, generation_probe, sizes, recurrent, weights, requests)
         ok = type(replies) is list and len(replies) == 3
@@ -241,14 +264,17 @@ class _Generations:
             raise CheckFailed("the loop could not be probed: its probe sent back malformed data")
         self.greedy, self.cold, self.warm = replies
 
-    def next_logits(self, history) -> np.ndarray:
-        """The model's logits after ``history``, recomputed from scratch on the whole prefix."""
+    def next_logits(self, history, call: int | None = None) -> np.ndarray:
+        """The logits step call ``call`` returns (by default the call a stateful loop makes
+        there, ``len(history) - 1``) after ``history``, recomputed on the whole prefix."""
         if not hasattr(self, "_run"):
             import tensorflow as tf
 
             spec = tf.TensorSpec([1, None], tf.int64)
             self._run = tf.function(self.model, input_signature=[spec])
-        return np.asarray(self._run(np.array([history], "int64")), "float64")[0, -1]
+        logits = np.asarray(self._run(np.array([history], "int64")), "float64")[0, -1]
+        call = len(history) - 1 if call is None else call
+        return logits + self.offsets[call]
 
     @functools.cached_property
     def greedy_ids(self) -> list[int]:
@@ -264,16 +290,22 @@ class _Generations:
 
     def mistakes(self) -> dict[str, list[int]]:
         """Greedy decoding as the classic wrong loops do it."""
-        reset = list(self.prompt)
-        for _ in range(self.length):  # the state thrown away: only the last id is read
-            reset.append(int(np.argmax(self.next_logits(reset[-1:]))))
+        reset, dropped = list(self.prompt), list(self.prompt)
+        for k in range(self.length):  # the state thrown away after the prompt (or always)
+            before = reset if k == 0 else reset[-1:]
+            reset.append(int(np.argmax(self.next_logits(before, len(reset) - 1))))
+            dropped.append(int(np.argmax(self.next_logits(dropped[-1:], len(dropped) - 1))))
         twice, fed = list(self.prompt), [*self.prompt, self.prompt[-1]]
         for _ in range(self.length):  # the prompt's last id fed again before generating
             twice.append(int(np.argmax(self.next_logits(fed))))
             fed.append(twice[-1])
-        return {
+        empty = (
             "starts every step from an empty state: carry the states step returns into the "
-            "next call": reset,
+            "next call"
+        )
+        return {
+            empty: reset,
+            f"{empty} (the prompt's steps too)": dropped,
             "feeds the prompt's last id twice: the logits after the prompt already predict "
             "the first new id": twice,
         }
@@ -314,9 +346,23 @@ def _compare(got, expected: list[int], what: str, mistakes=dict) -> None:
     )
 
 
+def _rereads(seen: _Generations, reply: dict, expected: list[int], what: str) -> None:
+    """CheckFailed naming the re-read prefix if ``reply`` is wrong and stepped too often."""
+    most, steps = len(seen.prompt) + seen.length, reply["steps"]
+    got = reply["ids"].tolist()
+    if got != expected and steps > most and got not in seen.mistakes().values():
+        raise CheckFailed(
+            f"{what}: {steps} calls of step for {most} ids (the checker's model, like a "
+            "slightly noisy one, gives other logits at every call): feed each id once (the "
+            "prompt one id at a time, then each new id) and carry the state; never re-read "
+            "the prefix"
+        )
+
+
 def _greedy_is_stateful(seen: _Generations) -> None:
     _prompt_first(seen)
     what = "greedy decoding (temperature None) differs from the model re-run on the whole prefix"
+    _rereads(seen, seen.greedy, seen.greedy_ids, what)
     _compare(seen.greedy["ids"], seen.greedy_ids, what, seen.mistakes)
     most = len(seen.prompt) + seen.length
     if seen.greedy["steps"] > most:
@@ -332,19 +378,20 @@ def _temperature(seen: _Generations) -> None:
 
     _prompt_first(seen)
     greedy = seen.greedy_ids
-    _compare(seen.cold["ids"], greedy, "with temperature 1e-3 the samples should be greedy's")
+    cold = "with temperature 1e-3 the samples should be greedy's"
+    _rereads(seen, seen.cold, greedy, cold)
+    _compare(seen.cold["ids"], greedy, cold)
     rng = np.random.default_rng(seen.seeds[2])
     replay = seen.expected(lambda logits, k: sample_with_temperature(logits, 1.0, rng))
     ignores = (
         "ignores the temperature (draw with sample(logits, temperature, rng) when it is not None)"
     )
-    _compare(
-        seen.warm["ids"],
-        replay,
+    warm = (
         "at temperature 1, drawing each id with sample(logits, temperature, rng) once per new "
-        "id should give the ids recomputed here with the same generator",
-        lambda: {ignores: greedy} if replay != greedy else {},
+        "id should give the ids recomputed here with the same generator"
     )
+    _rereads(seen, seen.warm, replay, warm)
+    _compare(seen.warm["ids"], replay, warm, lambda: {ignores: greedy} if replay != greedy else {})
 
 
 def assert_generation(generate, seed: int = 0) -> None:

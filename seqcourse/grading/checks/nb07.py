@@ -23,7 +23,9 @@ from seqcourse.grading.public_checks import (
 # two steps of the student's step (the second from the state the first returned) and return the
 # log-probabilities and states as arrays. Judge (here): recompute both steps in NumPy.
 
-replaces("7.1", "attention_decoder_step", "greedy_search", "beam_search")
+# the reference step and the searches that run it; the layer whose weights and context 7.1
+# computes (the probe's layer only gives scores, see _ScoresOnly)
+replaces("7.1", "attention_decoder_step", "greedy_search", "beam_search", "AdditiveAttention")
 ATOL = 1e-4  # float32 in the kernel, float64 here
 SIZES = {"rows": 3, "vocab": 9, "embed": 4, "units": 5, "score_units": 3, "features": 6,
          "regions": 7, "combine": 4}  # fmt: skip
@@ -54,17 +56,33 @@ def _weights(sizes: dict, rng) -> dict:
     return {name: value.astype("float32") for name, value in w.items()}
 
 
+class _ScoresOnly:
+    """The attention ``parts`` gives the student's step: its ``scores(query, values)`` and
+    nothing else. Not the layer (whose ``call`` computes the weights and the context the
+    exercise asks for): the layer lives only in the closure of ``scores``."""
+
+    __slots__ = ("scores",)
+
+    def __init__(self, layer):
+        def scores(query, values):
+            return layer.scores(query, values)
+
+        self.scores = scores
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(CALLED_THE_LAYER)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"{name!r}: {CALLED_THE_LAYER}")
+
+
 def _decoder_layers(w: dict):
     """The :class:`~seqcourse.decoding.DecoderLayers` of the weights ``w``, built in Keras; its
-    attention layer refuses to be called (the step must use its ``scores``)."""
+    attention gives only ``scores`` (the step must compute the weights and context)."""
     import keras
 
     from seqcourse.decoding import DecoderLayers
     from seqcourse.layers import AdditiveAttention
-
-    class ScoresOnly(AdditiveAttention):
-        def __call__(self, *args, **kwargs):
-            raise RuntimeError(CALLED_THE_LAYER)
 
     vocab, embed = w["embedding"].shape
     units, features = w["recurrent_kernel"].shape[0], w["value_kernel"].shape[0]
@@ -72,7 +90,7 @@ def _decoder_layers(w: dict):
     embedding.build((None,))
     cell = keras.layers.GRUCell(units)
     cell.build((None, embed))
-    attention = ScoresOnly(w["score_vector"].shape[0])
+    attention = AdditiveAttention(w["score_vector"].shape[0])
     attention.build((None, 1, units), (None, None, features))
     combine = keras.layers.Dense(w["combine_bias"].shape[0], activation="tanh")
     combine.build((None, units + features))
@@ -83,7 +101,7 @@ def _decoder_layers(w: dict):
     attention.set_weights([w["query_kernel"], w["value_kernel"], w["score_vector"]])
     combine.set_weights([w["combine_kernel"], w["combine_bias"]])
     logits.set_weights([w["logits_kernel"], w["logits_bias"]])
-    return DecoderLayers(embedding, cell, logits, attention=attention, combine=combine)
+    return DecoderLayers(embedding, cell, logits, attention=_ScoresOnly(attention), combine=combine)
 
 
 def caption_step_probe(caption_step, weights, tokens, h, grid):

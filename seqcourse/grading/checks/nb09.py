@@ -19,6 +19,7 @@ from seqcourse.grading.public_checks import (
     probe_with,
     public_check,
     replaces,
+    require,
 )
 
 # frame height, width, channels; encoder features; GRU units; classes
@@ -160,16 +161,6 @@ def _check_sizes(seen: _Observed) -> None:
         assert_shape(out, (BATCH, classes), f"the output on clips of {frames} frames")
 
 
-def _require_sizes(seen: _Observed) -> None:
-    try:
-        _check_sizes(seen)
-    except CheckFailed:
-        raise CheckFailed(
-            "not compared: the model is not a keras.Model of the requested sizes (see the "
-            "first check)"
-        ) from None
-
-
 def _diagnose(seen: _Observed, out, weights, clip: int) -> str:
     """Which classic mistake reproduces ``out``, if any."""
     if not np.allclose(np.sum(out, axis=-1), 1, atol=1e-4) or np.any(out < 0):
@@ -203,12 +194,12 @@ def _compare(seen: _Observed, clip: int) -> None:
 
 
 def _check_outputs(seen: _Observed) -> None:
-    _require_sizes(seen)
+    require(_check_sizes, seen)
     _compare(seen, 0)
 
 
 def _check_lengths(seen: _Observed) -> None:
-    _require_sizes(seen)
+    require(_check_sizes, seen)
     for clip in range(1, len(FRAMES)):
         _compare(seen, clip)
 

@@ -1,0 +1,180 @@
+"""Leave-one-speaker-out evaluation of notebook 08's speech recogniser on real speakers.
+
+For each of the four real FSDD speakers packed in the course (george, jackson, lucas,
+nicolas), run notebook 08 itself in default mode with ``HELDOUT_SPEAKER`` set to that speaker:
+it trains on the synthetic voices and the three other real speakers, then decodes utterances
+of the held-out speaker, composed as its test set (same composer, seed and size). So the
+leave-one-speaker-out number is, by construction, the notebook's recipe. Prints per-speaker
+and mean greedy CER/WER and the CER on the held-out synthetic voices.
+
+The ablation trains the same model with the recipe's pieces switched on one at a time —
+synthetic only, + real speakers, + per-utterance CMVN, + SpecAugment, + channel augmentation
+(EQ/band limit, reverberation), + speed and vocal-tract-length perturbation (the full recipe,
+whose rows are the leave-one-speaker-out runs) — at the notebook's sizes unless
+``--ablation-scale`` says otherwise, on the held-out speakers given by ``--speakers``.
+
+Usage::
+
+    python benchmarks/speech_loso.py loso --out runs/speech_loso.jsonl
+    python benchmarks/speech_loso.py ablation --speakers george --out runs/speech_loso.jsonl
+    python benchmarks/speech_loso.py report runs/speech_loso.jsonl
+
+Each run appends one JSON line per (configuration, speaker), so an interrupted sweep keeps what
+it measured; ``report`` prints the Markdown tables of ``docs/speech_loso.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from seqcourse.audio_augment import Augmentation
+from seqcourse.datasets.spoken_digits import REAL_SPEAKERS, load_digit_bank, load_real_digits
+from seqcourse.speech import Recipe
+
+NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "08_speech_recognition.ipynb"
+LOSO_NAME = "+ speed & vocal-tract-length perturbation = the notebook's recipe"
+
+
+def ablation_rows(scale: dict) -> list[tuple[str, Recipe]]:
+    """The ablation ladder, each row adding one piece to the previous one."""
+    no_aug = Augmentation(speed=None, formant_warp=None, eq_probability=0, reverb_probability=0)
+    channel = dataclasses.replace(no_aug, eq_probability=0.8, reverb_probability=0.3)
+    base = Recipe(**scale, real=False, cmvn=False, spec_augment=False, augment=None)
+    return [
+        ("synthetic only", base),
+        ("+ real speakers", dataclasses.replace(base, real=True)),
+        ("+ per-utterance CMVN", dataclasses.replace(base, real=True, cmvn=True)),
+        ("+ SpecAugment", dataclasses.replace(base, real=True, cmvn=True, spec_augment=True)),
+        (
+            "+ channel aug (EQ, band limit, reverb)",
+            dataclasses.replace(base, real=True, cmvn=True, spec_augment=True, augment=channel),
+        ),
+        (LOSO_NAME, dataclasses.replace(base, real=True, cmvn=True, spec_augment=True)),
+    ]
+
+
+def _row(name, speaker, result: dict, seconds: float, recipe) -> dict:
+    return {
+        "config": name,
+        "speaker": speaker,
+        **result,
+        "seconds": seconds,
+        "recipe": {k: str(v) for k, v in dataclasses.asdict(recipe).items()},
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _done(out: Path) -> set:
+    if not out.exists():
+        return set()
+    return {(r["config"], r["speaker"]) for r in map(json.loads, out.read_text().splitlines())}
+
+
+def _write(out: Path, row: dict) -> None:
+    print(
+        f"{row['config']:58s} {row['speaker']:8s} real CER {row['real_cer']:6.1%} WER "
+        f"{row['real_wer']:6.1%}  synthetic CER {row['synthetic_cer']:6.2%}  "
+        f"({row['seconds']:.0f} s)",
+        flush=True,
+    )
+    with out.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def run_loso(speakers, out: Path) -> None:
+    """Notebook 08 in default mode, once per held-out speaker."""
+    from seqcourse.runner import run_notebook
+
+    for speaker in speakers:
+        if (LOSO_NAME, speaker) in _done(out):
+            continue
+        folder = out.parent / "speech_loso" / speaker
+        result = run_notebook(
+            NOTEBOOK, fast=False, out_dir=folder, parameters={"HELDOUT_SPEAKER": speaker}
+        )
+        if result.error:
+            raise SystemExit(f"notebook 08 failed with {speaker} held out: {result.error}")
+        m = result.metrics
+        measured = {
+            "real_cer": m["heldout_real_cer"],
+            "real_wer": m["heldout_real_wer"],
+            "synthetic_cer": m["greedy_cer"],
+            "synthetic_wer": m["greedy_wer"],
+            "train_seconds": m["train_seconds"],
+        }
+        _write(out, _row(LOSO_NAME, speaker, measured, result.seconds, Recipe()))
+
+
+def run_ablation(configs, speakers, out: Path) -> None:
+    """Each configuration through ``seqcourse.speech.run_recipe`` (the notebook's functions)."""
+    import seqcourse
+    from seqcourse.speech import run_recipe
+
+    seqcourse.setup(seed=42, quiet=True)
+    bank, real = load_digit_bank(), load_real_digits()
+    for name, recipe in configs:
+        for speaker in speakers:
+            if (name, speaker) in _done(out):
+                continue
+            start = time.perf_counter()
+            for tested, result in run_recipe(recipe, bank, real, speaker).items():
+                if (name, tested) not in _done(out):
+                    _write(out, _row(name, tested, result, time.perf_counter() - start, recipe))
+
+
+def report(paths) -> None:
+    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    speakers = [s for s in REAL_SPEAKERS if any(r["speaker"] == s for r in rows)]
+    print("| training | " + " | ".join(speakers) + " | mean CER | mean WER | synthetic CER |")
+    print("|---|" + "---:|" * (len(speakers) + 3))
+    for config in configs:
+        mine = {r["speaker"]: r for r in rows if r["config"] == config}
+        cells = [f"{mine[s]['real_cer']:.1%}" if s in mine else "–" for s in speakers]
+        mean = {
+            key: sum(r[key] for r in mine.values()) / len(mine)
+            for key in ("real_cer", "real_wer", "synthetic_cer")
+        }
+        print(
+            f"| {config} | " + " | ".join(cells) + f" | **{mean['real_cer']:.1%}** | "
+            f"{mean['real_wer']:.1%} | {mean['synthetic_cer']:.2%} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["loso", "ablation", "report"])
+    parser.add_argument("paths", nargs="*", help="report: the JSON-lines files")
+    parser.add_argument("--out", type=Path, default=Path("runs/speech_loso.jsonl"))
+    parser.add_argument("--speakers", nargs="+", default=list(REAL_SPEAKERS))
+    parser.add_argument(
+        "--rows", nargs="+", type=int, help="ablation: only these rows (0 = synthetic only, ...)"
+    )
+    parser.add_argument(
+        "--ablation-scale",
+        default="{}",
+        help='JSON: Recipe sizes for the ablation rows, e.g. {"n_train": 1000} (default: the notebook\'s)',
+    )
+    args = parser.parse_args()
+    if args.what == "report":
+        report(args.paths)
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.what == "loso":
+        run_loso(args.speakers, args.out)
+    else:
+        rows = ablation_rows(json.loads(args.ablation_scale))
+        rows = [rows[i] for i in args.rows] if args.rows else rows
+        run_ablation(rows, args.speakers, args.out)
+
+
+if __name__ == "__main__":
+    main()

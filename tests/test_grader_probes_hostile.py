@@ -1,0 +1,526 @@
+"""Hostile submissions of the exercises added with probe + judge checks: 3.2, 4.3, 5.1, 5.2,
+6.1-6.3, 7.1, 9.1 and 10.1.
+
+Each notebook is graded once (reduced masters, as in ``test_grader_models``), with one
+submission per attack; a submission attacks every exercise of its notebook at once where the
+attacks do not collide. The attacks marked WON below scored points before the fixes of
+2026-11-27; each test checks the attack now scores what its honest code earns.
+
+Not closable by a grader (say so, do not pretend): a student can copy the reference's source
+text (the course package is installed in the kernel) or build a banned name from character
+codes; the scan of the source (ast) catches names, attributes, imports, strings, string
+fragments and run-time lookups (getattr with a computed name, vars, globals, __dict__,
+importlib, __import__, sys.modules, eval/exec), not arbitrary obfuscation.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+from grading_copies import ROOT
+from test_grader_models import _on, _score, _student, _with, grade_scenarios
+
+BANNED = "scores 0"  # in the reason of an exercise that used what it replaces
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory) -> dict:
+    return grade_scenarios(request, tmp_path_factory)
+
+
+def _banned(result, exercise) -> bool:
+    return _score(result, exercise) == 0 and BANNED in result.exercises[exercise].reason
+
+
+def _why(result) -> str:
+    return str({k: (e.score, e.reason[:300]) for k, e in result.exercises.items()})
+
+
+# ---------------------------------------------------------------- 03: 3.1 and 3.2
+
+# WON before: the references imported under other names in a cell of the student's own, which
+# the scan of the exercise cell never read; 3.2 rebound by a star import after the stub.
+ALIASES_03 = """from seqcourse.models import build_lstm_classifier as _b, last_real_step as _l"""
+ANSWERS_03 = {
+    "3.1": "def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, bidirectional=False):\n"
+    "    return _b(vocab_size, embedding_dim, units, bidirectional)\n",
+    "3.2": "def last_real_step(outputs, mask):\n"
+    "    raise NotImplementedError('Exercise 3.2: not attempted yet')\n\n"
+    "from seqcourse.models import *\n",
+}
+
+# WON before: names built from fragments, found with getattr / __import__ (a default argument).
+DYNAMIC_03 = {
+    "3.1": "def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, bidirectional=False):\n"
+    "    build = getattr(seqcourse.models, 'build_lstm' + '_classifier')\n"
+    "    return build(vocab_size, embedding_dim, units, bidirectional)\n",
+    "3.2": "def last_real_step(outputs, mask, _f=getattr(__import__('seqcourse.models', "
+    "fromlist=['x']), 'last_real' + '_step')):\n"
+    "    return _f(outputs, mask)\n",
+}
+
+# WON before: the stubs left as released; a post_run_cell hook (in a cell before) rebinds them
+# to the references, found without their names.
+HOOK_03 = """
+import seqcourse.models as _sm
+def _rebind(result):
+    namespace = get_ipython().user_ns
+    for _k, _v in vars(_sm).items():
+        if _k.startswith("build_lstm") or _k.startswith("last_real"):
+            namespace[_k] = _v
+get_ipython().events.register("post_run_cell", _rebind)
+"""
+
+# WON before: the checks module's model probe replaced in the kernel by one that probes the
+# reference builder instead of the student's.
+PROBE_PATCH_03 = """
+import seqcourse.grading.checks.nb03 as _c
+_orig = _c.classifier_probe
+_c.classifier_probe = lambda build, *a: _orig(seqcourse.models.build_lstm_classifier, *a)
+"""
+
+
+def _sentiment(master) -> dict:
+    student = _student(master)
+    aliases = _with(student, "3.1", answer=ANSWERS_03["3.1"], before=ALIASES_03)
+    return {
+        "master": master,  # graded: the honest copy of these tests
+        "aliases": _with(aliases, "3.2", answer=ANSWERS_03["3.2"]),
+        "dynamic": _with(_with(student, "3.1", DYNAMIC_03["3.1"]), "3.2", DYNAMIC_03["3.2"]),
+        "hook": _with(student, "3.1", before=HOOK_03),
+        "probe_patch": _with(student, "3.1", before=PROBE_PATCH_03),
+    }
+
+
+SENTIMENT = _on("03_sentiment.ipynb", _sentiment)
+
+
+@SENTIMENT
+def test_03_master_full_marks(graded):
+    r = graded["master"]
+    assert _score(r, "3.1") == 3 and _score(r, "3.2") == 2, _why(r)
+
+
+@SENTIMENT
+@pytest.mark.parametrize("name", ["aliases", "dynamic", "hook", "probe_patch"])
+def test_03_references_reached_another_way_score_zero(graded, name):
+    r = graded[name]
+    assert _banned(r, "3.1"), _why(r)
+    if name != "probe_patch":  # the probe patch leaves 3.2 a stub: not attempted
+        assert _banned(r, "3.2"), _why(r)
+
+
+# ---------------------------------------------------------------- 04: 4.3
+
+STATELESS = """def generate_ids(stepper, prompt_ids, length, temperature, rng, sample):
+    ids = list(prompt_ids)
+    for _ in range(length):
+        states = stepper.initial_states(1)
+        for token in ids:  # the whole prefix again at every step: right ids, quadratic work
+            logits, states = stepper.step([token], states)
+        row = np.asarray(logits[0], dtype="float64")
+        ids.append(int(np.argmax(row)) if temperature is None else sample(row, temperature, rng))
+    return ids
+"""
+# WON before: the same loop, then the probe's step counter (an attribute) overwritten.
+FORGED_COUNT = STATELESS.replace("    return ids", "    stepper.calls = len(ids)\n    return ids")
+
+# WON before (then 1.5 of 3 without the forgery): the same loop, with the course's probe
+# patched in the kernel to report no step calls at all. The judge now recomputes what only a
+# stateful loop can give (the grader's stepper shifts the logits of its n-th call), so the
+# reported count no longer decides anything.
+FORGED_PROBE_COUNT = """
+import seqcourse.grading.checks.nb04 as _c
+_original = _c.generation_probe
+def _fewer_steps(*args):
+    replies = _original(*args)
+    for reply in replies:
+        reply["steps"] = 0
+    return replies
+_c.generation_probe = _fewer_steps
+"""
+
+# WON before: the kernel's generation probe replaced by one that runs the reference loop.
+PROBE_PATCH_04 = """
+import seqcourse.grading.checks.nb04 as _c
+_orig = _c.generation_probe
+_c.generation_probe = lambda g, *a: _orig(seqcourse.sampling.__dict__["generate" + "_ids"], *a)
+"""
+
+
+def _language_model(master) -> dict:
+    return {
+        "stateless": _with(master, "4.3", answer=STATELESS),
+        "forged_count": _with(master, "4.3", answer=FORGED_COUNT),
+        "forged_probe_count": _with(master, "4.3", answer=STATELESS, before=FORGED_PROBE_COUNT),
+        "probe_patch": _with(_student(master), "4.3", before=PROBE_PATCH_04),
+    }
+
+
+LANGUAGE_MODEL = _on("04_char_language_model.ipynb", _language_model)
+
+
+@LANGUAGE_MODEL
+def test_04_a_forged_step_count_earns_nothing(graded):
+    honest = _score(graded["stateless"], "4.3")
+    assert 0 < honest < 3, _why(graded["stateless"])
+    forged = graded["forged_count"]
+    assert _score(forged, "4.3") == honest, _why(forged)
+    assert any("calls of step" in t["message"] for t in forged.exercises["4.3"].tests)
+    assert _score(graded["forged_probe_count"], "4.3") == honest, _why(graded["forged_probe_count"])
+
+
+@LANGUAGE_MODEL
+def test_04_a_patched_probe_running_the_reference_scores_zero(graded):
+    assert _banned(graded["probe_patch"], "4.3")
+
+
+# ---------------------------------------------------------------- 05: 5.1 and 5.2
+
+# WON before: the references bound to other names (an import, an assignment) in a cell before.
+ALIASES_05 = """
+from seqcourse.metrics import masked_loss_and_accuracy as _loss
+_tagger = seqcourse.models.build_tagger
+"""
+ANSWERS_05 = {
+    "5.1": "def masked_loss_and_accuracy(y_true, logits, mask):\n    return _loss(y_true, logits, mask)\n",
+    "5.2": "def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=True):\n"
+    "    return _tagger(vocab_size, n_tags, embedding_dim, units, bidirectional)\n",
+}
+
+# Lost before and after: an ndarray subclass whose __eq__ always agrees and a NaN loss (5.1);
+# the right tagger whose set_weights ignores the grader's weights (5.2).
+LIARS_05 = {
+    "5.1": """class _Liar(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(self), bool)
+    def __float__(self):
+        return 0.0
+
+def masked_loss_and_accuracy(y_true, logits, mask):
+    return np.array(np.nan).view(_Liar), np.array(1.0).view(_Liar)
+""",
+    "5.2": """def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=True):
+    recurrent = keras.layers.LSTM(units, return_sequences=True)
+    if bidirectional:
+        recurrent = keras.layers.Bidirectional(recurrent)
+    model = keras.Sequential([keras.Input((None,), dtype="int64"),
+                              keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                              recurrent, keras.layers.Dense(n_tags)])
+    model.set_weights = lambda weights: None  # keeps its own weights, whatever is loaded
+    return model
+""",
+}
+
+
+def _tagging(master) -> dict:
+    student = _student(master)
+    aliases = _with(student, "5.1", answer=ANSWERS_05["5.1"], before=ALIASES_05)
+    return {
+        "aliases": _with(aliases, "5.2", answer=ANSWERS_05["5.2"]),
+        "liars": _with(_with(student, "5.1", LIARS_05["5.1"]), "5.2", LIARS_05["5.2"]),
+    }
+
+
+TAGGING = _on("05_sequence_tagging.ipynb", _tagging)
+
+
+@TAGGING
+def test_05_references_bound_elsewhere_score_zero(graded):
+    r = graded["aliases"]
+    assert _banned(r, "5.1") and _banned(r, "5.2"), _why(r)
+
+
+@TAGGING
+def test_05_liars_are_caught(graded):
+    r = graded["liars"]
+    assert _score(r, "5.1") == 0, _why(r)
+    assert _score(r, "5.2") == 0, _why(r)  # every comparison loads the grader's weights
+    assert any("weights the grader chose" in t["message"] for t in r.exercises["5.2"].tests)
+
+
+# ---------------------------------------------------------------- 06: 6.1, 6.2, 6.3
+
+# WON before: notebook 06 declared nothing replaced; its checks' own oracles did the work.
+REFERENCES_06 = {
+    "6.1": """def attention_weights(query, keys, w_query, w_key, v, mask):
+    layer = AdditiveAttention(w_query.shape[1])
+    layer.build(query[None, None].shape, keys[None].shape)
+    layer.set_weights([w_query, w_key, v])
+    _, weights = layer(query[None, None].astype("float32"), keys[None].astype("float32"),
+                       values_mask=mask[None])
+    return np.asarray(weights, "float64")[0, 0]
+""",
+    "6.2": """def edit_distance(a, b):
+    return int(edit_distances([a], [b])[0])
+""",
+    "6.3": """def beam_step(beam_scores, log_probs, k):
+    from seqcourse.decoding import beam_step as reference
+    return reference(beam_scores, log_probs, k)
+""",
+}
+
+
+def _memorised_06() -> dict:
+    """Answers that look the public checks' inputs up in a table (computed here, from the
+    seeds the checks used before they drew from the run's fresh seed), junk otherwise."""
+    attention = {}
+    for seed, mask in ((0, [1] * 6), (1, [1, 1, 1, 1, 0, 0])):
+        rng = np.random.default_rng(seed)
+        q, keys = rng.normal(size=5), rng.normal(size=(6, 3))
+        wq, wk, v = rng.normal(size=(5, 4)), rng.normal(size=(3, 4)), rng.normal(size=4)
+        scores = np.where(np.array(mask, bool), np.tanh(q @ wq + keys @ wk) @ v, -np.inf)
+        e = np.exp(scores - scores.max())
+        attention[round(float(q[0]), 8)] = (e / e.sum()).tolist()
+    rng = np.random.default_rng(0)
+    pairs = [
+        ("".join(rng.choice(list("abc"), rng.integers(0, 9))),
+         "".join(rng.choice(list("abc"), rng.integers(0, 9))))
+        for _ in range(200)
+    ]  # fmt: skip
+
+    def levenshtein(a, b):
+        row = list(range(len(b) + 1))
+        for i, x in enumerate(a, 1):
+            new = [i]
+            for j, y in enumerate(b, 1):
+                new.append(min(row[j] + 1, new[j - 1] + 1, row[j - 1] + (x != y)))
+            row = new
+        return row[-1]
+
+    hand = [("kitten", "sitting"), ("", "abc"), ("abc", ""), ("", ""), ("flaw", "lawn"),
+            (("T", "AH", "M"), ("T", "AA", "M", "EY"))]  # fmt: skip
+    distances = {(a, b): levenshtein(a, b) for a, b in pairs + hand}
+    return {
+        "6.1": f"""_TABLE = {attention!r}
+def attention_weights(query, keys, w_query, w_key, v, mask):
+    known = _TABLE.get(round(float(query[0]), 8))
+    return np.array(known) if known is not None else np.full(len(keys), 1 / len(keys))
+""",
+        "6.2": f"""_TABLE = {distances!r}
+def edit_distance(a, b):
+    key = (a, b) if isinstance(a, str) else (tuple(a), tuple(b))
+    return _TABLE.get(key, abs(len(a) - len(b)))
+""",
+        "6.3": """def beam_step(beam_scores, log_probs, k):
+    if np.shape(log_probs) == (2, 3) and list(beam_scores) == [0.0, -5.0] and k == 3:
+        return np.log([0.5, 0.3, 0.2]), np.array([0, 0, 0]), np.array([0, 1, 2])
+    return np.zeros(k), np.zeros(k, int), np.zeros(k, int)
+""",
+    }
+
+
+def _attention(master) -> dict:
+    references = memorised = _student(master)
+    for exercise, answer in REFERENCES_06.items():
+        references = _with(references, exercise, answer)
+    for exercise, answer in _memorised_06().items():
+        memorised = _with(memorised, exercise, answer)
+    return {"references": references, "memorised": memorised}
+
+
+ATTENTION = _on("06_seq2seq_attention.ipynb", _attention)
+
+
+@ATTENTION
+def test_06_the_checks_oracles_are_not_answers(graded):
+    r = graded["references"]
+    assert all(_banned(r, e) for e in ("6.1", "6.2", "6.3")), _why(r)
+
+
+@ATTENTION
+def test_06_memorised_public_inputs_earn_what_junk_earns(graded):
+    r = graded["memorised"]
+    # junk earns: 6.1 the stability check (uniform weights sum to one), 6.2 the hand-worked
+    # pairs (public, fixed on purpose), 6.3 nothing
+    assert _score(r, "6.1") == 1 and _score(r, "6.2") == 1 and _score(r, "6.3") == 0, _why(r)
+
+
+# ---------------------------------------------------------------- 07: 7.1
+
+# WON before: the attention layer's own computation, reached past the refusing __call__.
+LAYER_CALL = """def caption_step(parts, tokens, state):
+    output, _ = parts.cell(parts.embedding(tokens), [state["h"]])
+    context, _ = parts.attention.call(output[:, None], state["values"])
+    combined = parts.combine(keras.ops.concatenate([output, context[:, 0]], axis=-1))
+    return keras.ops.log_softmax(parts.logits(combined), axis=-1), {**state, "h": output}
+"""
+BASE_CALL = LAYER_CALL.replace("parts.attention.call(", "AdditiveAttention.call(parts.attention, ")
+
+
+def _captioning(master) -> dict:
+    return {
+        "layer_call": _with(master, "7.1", LAYER_CALL),
+        "base_call": _with(master, "7.1", BASE_CALL),
+    }
+
+
+CAPTIONING = _on("07_image_captioning.ipynb", _captioning)
+
+
+@CAPTIONING
+@pytest.mark.parametrize("name", ["layer_call", "base_call"])
+def test_07_the_attention_layer_cannot_do_the_step(graded, name):
+    r = graded[name]
+    assert _score(r, "7.1") == 0, _why(r)
+    assert _score(r, "7.2") == 3, _why(r)
+
+
+# ---------------------------------------------------------------- 09: 9.1 and 10: 10.1
+
+# WON before: the reference bound to another name in a cell before the exercise.
+ALIAS_09 = "_ref = cnn_gru_classifier"
+ANSWER_09 = "def build_cnn_gru(frame_encoder, num_classes, units=64):\n    return _ref(frame_encoder, num_classes, units)\n"
+# Lost before and after: the right model, deaf to the grader's weights.
+DEAF_09 = """def build_cnn_gru(frame_encoder, num_classes, units=64):
+    clips = keras.Input((None, *frame_encoder.input_shape[1:]))
+    state = layers.GRU(units)(layers.TimeDistributed(frame_encoder)(clips))
+    model = keras.Model(clips, layers.Dense(num_classes, activation="softmax")(state))
+    model.set_weights = lambda weights: None
+    return model
+"""
+# WON before: the reference found by a name built at run time.
+DYNAMIC_10 = """def recursive_forecast(step, series, origins, window, horizon):
+    return globals()["forecast_" + "recursively"](step, series, origins, window, horizon)
+"""
+
+
+VIDEO = _on(
+    "09_video_activity.ipynb",
+    lambda master: {
+        "alias": _with(_student(master), "9.1", ANSWER_09, before=ALIAS_09),
+        "deaf": _with(_student(master), "9.1", DEAF_09),
+    },
+)
+# WON before: the reference bound by a line magic, which the scan blanked.
+MAGIC_10 = """%time _f = forecast_recursively
+def recursive_forecast(step, series, origins, window, horizon):
+    return _f(step, series, origins, window, horizon)
+"""
+SERIES = _on(
+    "10_time_series.ipynb",
+    lambda master: {
+        "dynamic": _with(_student(master), "10.1", DYNAMIC_10),
+        "magic": _with(_student(master), "10.1", MAGIC_10),
+    },
+)
+
+
+@VIDEO
+def test_09_a_reference_bound_elsewhere_scores_zero(graded):
+    assert _banned(graded["alias"], "9.1"), _why(graded["alias"])
+
+
+@VIDEO
+def test_09_a_model_deaf_to_the_graders_weights_is_caught(graded):
+    r = graded["deaf"]
+    assert _score(r, "9.1") == 0, _why(r)
+    assert any("weights the grader chose" in t["message"] for t in r.exercises["9.1"].tests)
+
+
+@SERIES
+@pytest.mark.parametrize("name", ["dynamic", "magic"])
+def test_10_a_reference_found_at_run_time_scores_zero(graded, name):
+    assert _banned(graded[name], "10.1"), _why(graded[name])
+
+
+# ---------------------------------------------------------------- the source scan, no kernel
+
+
+def _scan(nb, master):
+    from seqcourse.grading.notebook_format import read_assignment, solution_cells
+    from seqcourse.grading.worker import banned_exercises
+
+    return banned_exercises(nb, solution_cells(nb), read_assignment(master))
+
+
+@pytest.mark.parametrize(
+    "master", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem
+)
+def test_the_course_cells_are_not_read_as_the_students(master):
+    """A master and its released copy use nothing they replace: their cells are the course's."""
+    from seqcourse.grading.release import student_copy
+
+    assert _scan(nbformat.read(master, as_version=4), master) == {}
+    assert _scan(student_copy(master), master) == {}
+
+
+def test_what_the_scan_reads_and_excuses():
+    from nbformat.v4 import new_code_cell
+
+    from seqcourse.grading.notebook_format import solution_cells
+    from seqcourse.grading.release import student_copy
+
+    master = ROOT / "notebooks" / "01_rnn_from_scratch.ipynb"
+    nb = student_copy(master)
+    where = solution_cells(nb)
+    # a course cell the student edited keeps what the course's cell already used (SimpleRNN,
+    # banned in 1.3, between 1.2 and 1.3); a check-only cell never runs when grading
+    edited = next(i for i, c in enumerate(nb.cells) if "recurrent_reader = " in c.source)
+    assert where["1.2"] < edited < where["1.3"]
+    nb.cells[edited].source += "\nprint('my own line')"
+    nb.cells.insert(where["1.3"], new_code_cell('check("1.3", keras.layers.SimpleRNN)'))
+    assert _scan(nb, master) == {}
+    # the same API in a new cell of the student's: every exercise after it scores 0
+    nb.cells.insert(where["1.3"], new_code_cell("_layer = keras.layers.SimpleRNN"))
+    assert _scan(nb, master).keys() == {"1.3", "1.4"}
+
+
+@pytest.mark.parametrize(
+    "source, found",
+    [
+        ("f = getattr(m, 'last_real' + '_step')", ["last_real_step"]),
+        ("f = getattr(m, ''.join(['last_', 'real_step']))", ["last_real_step"]),
+        ("f = getattr(m, 'pets_laer_tsal'[::-1])", ["last_real_step"]),
+        ("f = m.__dict__['seqcourse.models.last_real_step']", ["last_real_step"]),
+        ("f = dict(last_real_step=1)", ["last_real_step"]),
+        ("def last_real_step(o, m):\n    return last_real_step(o[1:], m)", []),  # its own name
+        ("print('last_real_step is the reference')", []),
+    ],
+)
+def test_banned_names_built_from_pieces(source, found):
+    from seqcourse.grading.public_checks import banned_uses
+
+    assert banned_uses(source, ["last_real_step"], own={"last_real_step"}) == found
+
+
+@pytest.mark.parametrize(
+    "source, flagged",
+    [
+        ("x = getattr(module, name)", True),
+        ("x = getattr(parts, 'cell')", False),  # a constant name is a plain attribute
+        ("import importlib", True),
+        ("from seqcourse.models import *", True),
+        ("x = vars(module)", True),
+        ("x = module.__dict__", True),
+        ("f = g.__closure__[0].cell_contents", True),
+        ("model.compile(optimizer='adam')", False),
+        ("import gc", True),
+        ("x = sorted(globals())", True),
+    ],
+)
+def test_run_time_lookups_are_flagged(source, flagged):
+    from seqcourse.grading.public_checks import dynamic_uses
+
+    assert bool(dynamic_uses(source)) is flagged
+
+
+@pytest.mark.parametrize(
+    "source, banned, flagged",
+    [  # WON before (any exercise): IPython syntax made the cell unreadable to ast, or a magic
+        # line (blanked for ast) ran the code
+        ("files = !ls\nf = seqcourse.models.last_real_step", True, False),
+        ("%time _l = seqcourse.models.last_real_step", True, False),
+        ("%timeit -n1 -r1 _g = getattr(m, name)", False, True),
+        ("%%capture\n_f = vars(m)\n", False, True),
+        ("%matplotlib inline\n%time x = 1\n!ls", False, False),
+    ],
+)
+def test_ipython_syntax_is_read_as_the_kernel_runs_it(source, banned, flagged):
+    from seqcourse.grading.public_checks import banned_uses, dynamic_uses
+    from seqcourse.grading.worker import _scannable
+
+    code = _scannable(source)
+    assert bool(banned_uses(code, ["last_real_step"])) is banned
+    assert bool(dynamic_uses(code)) is flagged
