@@ -240,27 +240,6 @@ class TransformerEncoderBlock(_Block):
         x = self._feed_forward(x + self.dropout(h, training=training), training)
         return (x, scores) if return_attention_scores else x
 
-    def step(self, x, past, memory, memory_mask=None):
-        """Inference for one new position, reusing the earlier positions' work.
-
-        Args:
-            x: ``(batch, 1, d_model)``, the new position's input.
-            past: ``(batch, t, d_model)``, this block's layer-normalised inputs of the ``t``
-                earlier positions (what the new position attends to; ``t`` may be 0).
-            memory, memory_mask: as in :meth:`call`.
-
-        Returns:
-            ``(output (batch, 1, d_model), past (batch, t + 1, d_model))``: equal to the last
-            position of :meth:`call` on the whole prefix (no dropout). The cache holds the
-            normalised inputs, so the key/value projections of the prefix are recomputed at
-            every step; a full key/value cache would store them too.
-        """
-        h = self.self_norm(x)
-        past = ops.concatenate([ops.convert_to_tensor(past, h.dtype), h], axis=1)
-        x = x + self.self_attention(h, past)  # the last position sees every earlier one
-        x = x + self.cross_attention(self.cross_norm(x), memory, value_mask=memory_mask)
-        return x + self.ffn(self.ffn_norm(x)), past
-
 
 @keras.saving.register_keras_serializable(package="seqcourse")
 class TransformerDecoderBlock(_Block):
