@@ -100,12 +100,12 @@ class ObservedModels:
         return run["loaded"]
 
 
-def _architecture(sizes, bidirectional: bool):
-    """The model exercise 3.1 asks for, built by the judge (the oracle is Keras itself)."""
+def embedding_lstm(vocab, embed, units, bidirectional: bool, sequences: bool, head):
+    """The judge's own ``Embedding(mask_zero) -> LSTM (Bidirectional if asked) -> head``: the
+    oracle of 3.1 and 5.2 is Keras itself, never the course's reference builder."""
     import keras
 
-    vocab, embed, units = sizes
-    recurrent = keras.layers.LSTM(units)
+    recurrent = keras.layers.LSTM(units, return_sequences=sequences)
     if bidirectional:
         recurrent = keras.layers.Bidirectional(recurrent)
     return keras.Sequential(
@@ -113,9 +113,18 @@ def _architecture(sizes, bidirectional: bool):
             keras.Input((None,), dtype="int64"),
             keras.layers.Embedding(vocab, embed, mask_zero=True),
             recurrent,
-            keras.layers.Dense(1, activation="sigmoid"),
+            head,
         ]
     )
+
+
+def _architecture(sizes, bidirectional: bool):
+    """The model exercise 3.1 asks for, built by the judge."""
+    import keras
+
+    vocab, embed, units = sizes
+    head = keras.layers.Dense(1, activation="sigmoid")
+    return embedding_lstm(vocab, embed, units, bidirectional, sequences=False, head=head)
 
 
 def _describe(sizes, bidirectional: bool) -> str:
