@@ -5,13 +5,16 @@ nicolas), run notebook 08 itself in default mode with ``HELDOUT_SPEAKER`` set to
 it trains on the synthetic voices and the three other real speakers, then decodes utterances
 of the held-out speaker, composed as its test set (same composer, seed and size). So the
 leave-one-speaker-out number is, by construction, the notebook's recipe. Prints per-speaker
-and mean greedy CER/WER and the CER on the held-out synthetic voices.
+and mean CER/WER (greedy, and decoded with the digit lexicon) and the CER on the held-out
+synthetic voices.
 
 The ablation trains the same model with the recipe's pieces switched on one at a time —
-synthetic only, + real speakers, + per-utterance CMVN, + SpecAugment, + channel augmentation
-(EQ/band limit, reverberation), + speed and vocal-tract-length perturbation (the full recipe,
-whose rows are the leave-one-speaker-out runs) — at the notebook's sizes unless
-``--ablation-scale`` says otherwise, on the held-out speakers given by ``--speakers``.
+espeak-ng voices only, + Flite/Festival voices, + the real speakers, + per-utterance CMVN,
++ SpecAugment, + channel augmentation (EQ/band limit, reverberation), + speed and
+vocal-tract-length perturbation, + one voice per utterance (the full recipe, whose rows are
+the leave-one-speaker-out runs) — at the notebook's sizes unless ``--ablation-scale`` says
+otherwise, on the held-out speakers given by ``--speakers``. Every row reports greedy and
+digit-lexicon decoding.
 
 Usage::
 
@@ -38,25 +41,29 @@ from seqcourse.datasets.spoken_digits import REAL_SPEAKERS, load_digit_bank, loa
 from seqcourse.speech import Recipe
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "08_speech_recognition.ipynb"
-LOSO_NAME = "+ speed & vocal-tract-length perturbation = the notebook's recipe"
+LOSO_NAME = "+ 3 real speakers = the notebook's recipe"
 
 
 def ablation_rows(scale: dict) -> list[tuple[str, Recipe]]:
-    """The ablation ladder, each row adding one piece to the previous one."""
-    no_aug = Augmentation(speed=None, formant_warp=None, eq_probability=0, reverb_probability=0)
-    channel = dataclasses.replace(no_aug, eq_probability=0.8, reverb_probability=0.3)
-    base = Recipe(**scale, real=False, cmvn=False, spec_augment=False, augment=None)
-    return [
-        ("synthetic only", base),
-        ("+ real speakers", dataclasses.replace(base, real=True)),
-        ("+ per-utterance CMVN", dataclasses.replace(base, real=True, cmvn=True)),
-        ("+ SpecAugment", dataclasses.replace(base, real=True, cmvn=True, spec_augment=True)),
-        (
-            "+ channel aug (EQ, band limit, reverb)",
-            dataclasses.replace(base, real=True, cmvn=True, spec_augment=True, augment=channel),
-        ),
-        (LOSO_NAME, dataclasses.replace(base, real=True, cmvn=True, spec_augment=True)),
+    """The ablation ladder, each row adding one piece to the previous one. The notebook's
+    ``Recipe()`` is the row named ``LOSO_NAME``; the rows after it add the robustness options
+    the notebook leaves off, one at a time."""
+    channel = Augmentation(speed=None, formant_warp=None)  # EQ, band limit, reverb: on
+    ladder = [
+        ("espeak-ng voices only", {"tts_voices": False, "real": False}),
+        ("+ Flite/Festival voices", {"tts_voices": True}),
+        (LOSO_NAME, {"real": True}),
+        ("+ per-utterance CMVN", {"cmvn": True}),
+        ("+ SpecAugment", {"spec_augment": True}),
+        ("+ channel aug (EQ, band limit, reverb)", {"augment": channel}),
+        ("+ speed & vocal-tract-length perturbation", {"augment": Augmentation()}),
+        ("+ one voice per utterance", {"one_speaker": True}),
     ]
+    rows, recipe = [], Recipe(**scale)
+    for name, change in ladder:
+        recipe = dataclasses.replace(recipe, **change)
+        rows.append((name, recipe))
+    return rows
 
 
 def _row(name, speaker, result: dict, seconds: float, recipe) -> dict:
@@ -81,7 +88,8 @@ def _done(out: Path) -> set:
 def _write(out: Path, row: dict) -> None:
     print(
         f"{row['config']:58s} {row['speaker']:8s} real CER {row['real_cer']:6.1%} WER "
-        f"{row['real_wer']:6.1%}  synthetic CER {row['synthetic_cer']:6.2%}  "
+        f"{row['real_wer']:6.1%} (lexicon {row['real_cer_lexicon']:6.1%} / "
+        f"{row['real_wer_lexicon']:6.1%})  synthetic CER {row['synthetic_cer']:6.2%}  "
         f"({row['seconds']:.0f} s)",
         flush=True,
     )
@@ -106,8 +114,12 @@ def run_loso(speakers, out: Path) -> None:
         measured = {
             "real_cer": m["heldout_real_cer"],
             "real_wer": m["heldout_real_wer"],
+            "real_cer_lexicon": m["heldout_real_lexicon_cer"],
+            "real_wer_lexicon": m["heldout_real_lexicon_wer"],
             "synthetic_cer": m["greedy_cer"],
             "synthetic_wer": m["greedy_wer"],
+            "synthetic_cer_lexicon": m["lexicon_cer"],
+            "synthetic_wer_lexicon": m["lexicon_wer"],
             "train_seconds": m["train_seconds"],
         }
         _write(out, _row(LOSO_NAME, speaker, measured, result.seconds, Recipe()))
@@ -131,22 +143,37 @@ def run_ablation(configs, speakers, out: Path) -> None:
 
 
 def report(paths) -> None:
+    """Markdown: per configuration (in the ladder's order), the greedy CER of each held-out
+    speaker, the means over the speakers measured — greedy and with the digit lexicon — and,
+    when some rows miss speakers, the mean over the speakers every row has."""
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
-    configs = list(dict.fromkeys(r["config"] for r in rows))
+    order = [name for name, _ in ablation_rows({})]
+    configs = sorted(
+        {r["config"] for r in rows}, key=lambda c: order.index(c) if c in order else 99
+    )
     speakers = [s for s in REAL_SPEAKERS if any(r["speaker"] == s for r in rows)]
-    print("| training | " + " | ".join(speakers) + " | mean CER | mean WER | synthetic CER |")
-    print("|---|" + "---:|" * (len(speakers) + 3))
+    common = [s for s in speakers if all(any(r["config"] == c and r["speaker"] == s for r in rows)
+                                         for c in configs)]  # fmt: skip
+    means = ("real_cer", "real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthetic_cer")
+    partial = len(common) < len(speakers)
+    print(
+        "| training | " + " | ".join(speakers) + " | mean CER | mean WER | "
+        "mean CER, lexicon | mean WER, lexicon | synthetic CER |"
+        + (f" mean CER, {' & '.join(common)} |" if partial else "")
+    )
+    print("|---|" + "---:|" * (len(speakers) + len(means) + partial))
     for config in configs:
         mine = {r["speaker"]: r for r in rows if r["config"] == config}
         cells = [f"{mine[s]['real_cer']:.1%}" if s in mine else "–" for s in speakers]
-        mean = {
-            key: sum(r[key] for r in mine.values()) / len(mine)
-            for key in ("real_cer", "real_wer", "synthetic_cer")
-        }
-        print(
-            f"| {config} | " + " | ".join(cells) + f" | **{mean['real_cer']:.1%}** | "
-            f"{mean['real_wer']:.1%} | {mean['synthetic_cer']:.2%} |"
+        mean = [sum(r[key] for r in mine.values()) / len(mine) for key in means]
+        label = config if len(mine) == len(speakers) else f"{config} ({len(mine)} speakers)"
+        line = (
+            f"| {label} | " + " | ".join(cells) + f" | **{mean[0]:.1%}** | {mean[1]:.1%} | "
+            f"**{mean[2]:.1%}** | {mean[3]:.1%} | {mean[4]:.2%} |"
         )
+        if partial:
+            line += f" {sum(mine[s]['real_cer'] for s in common) / len(common):.1%} |"
+        print(line)
 
 
 def main() -> None:

@@ -42,23 +42,16 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f
 OUTPUT = ROOT / "seqcourse" / "data" / BANK_FILE
 
 
-def synthesise(word: str, voice: str, variant: str, rate: int, pitch: int) -> np.ndarray:
-    """espeak-ng -> float waveform at 8 kHz, silence trimmed."""
-    wav = subprocess.run(
-        [
-            "espeak-ng",
-            "-v",
-            f"{voice}+{variant}",
-            "-s",
-            str(rate),
-            "-p",
-            str(pitch),
-            "--stdout",
-            word,
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+def synthesise(word: str, voice: str, variant: str, rate: int, pitch: int) -> bytes:
+    """espeak-ng's WAV bytes for ``word``."""
+    command = ["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(rate), "-p", str(pitch)]
+    return subprocess.run([*command, "--stdout", word], check=True, capture_output=True).stdout
+
+
+def from_wav_bytes(wav: bytes) -> np.ndarray:
+    """A synthesiser's 16-bit WAV -> the bank's clip: resampled to 8 kHz, leading and trailing
+    silence trimmed (10 ms frames more than 40 dB below the loudest, two frames kept before and
+    three after), peak-normalised to 0.9, uint8 mu-law codes."""
     with wave.open(io.BytesIO(wav)) as f:
         source_rate = f.getframerate()
         audio = np.frombuffer(f.readframes(f.getnframes()), "<i2").astype(np.float64) / 32768
@@ -68,7 +61,40 @@ def synthesise(word: str, voice: str, variant: str, rate: int, pitch: int) -> np
                        for i in range(0, len(audio), frame)])  # fmt: skip
     loud = np.flatnonzero(20 * np.log10(energy / energy.max()) > -40)
     start, end = max(loud[0] - 2, 0) * frame, min((loud[-1] + 3) * frame, len(audio))
-    return audio[start:end]
+    audio = audio[start:end]
+    return mu_law_encode(audio / np.abs(audio).max() * 0.9)
+
+
+def pack(clips, digits, speakers) -> bytes:
+    """The bank file's bytes: every clip's codes end to end, their offsets, digits, speakers."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        audio=np.concatenate(clips),
+        offsets=np.cumsum([0, *map(len, clips)]),
+        digits=np.array(digits, np.int8),
+        speakers=np.array(speakers),
+    )
+    seconds = sum(map(len, clips)) / SAMPLE_RATE
+    print(f"{len(clips)} clips, {len(set(speakers))} speakers, {seconds:.0f} s of audio")
+    return buffer.getvalue()
+
+
+def write_or_check(build, output: Path, doc: str) -> None:
+    """The command line of a bank builder: ``build()`` -> bytes written to ``output`` with its
+    SHA-256 printed, or (``--check``) compared with the file."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare a rebuild with the file")
+    args = parser.parse_args()
+    data = build()
+    digest = hashlib.sha256(data).hexdigest()
+    if args.check:
+        same = output.is_file() and output.read_bytes() == data
+        print("identical to" if same else "DIFFERS from", output)
+        raise SystemExit(0 if same else 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    print(f"wrote {output} ({len(data) / 1e6:.2f} MB), SHA-256 {digest}")
 
 
 def available_voices() -> set[str]:
@@ -91,37 +117,11 @@ def build() -> bytes:
             speaker = f"{voice}+{variant}"
             print(f"{speaker:24s} rate {rate} pitch {pitch}", flush=True)
             for digit, word in enumerate(DIGIT_WORDS):
-                audio = synthesise(word, voice, variant, rate, pitch)
-                clips.append(mu_law_encode(audio / np.abs(audio).max() * 0.9))
+                clips.append(from_wav_bytes(synthesise(word, voice, variant, rate, pitch)))
                 digits.append(digit)
                 speakers.append(speaker)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        audio=np.concatenate(clips),
-        offsets=np.cumsum([0, *map(len, clips)]),
-        digits=np.array(digits, np.int8),
-        speakers=np.array(speakers),
-    )
-    seconds = sum(map(len, clips)) / SAMPLE_RATE
-    print(f"{len(clips)} clips, {len(set(speakers))} speakers, {seconds:.0f} s of audio")
-    return buffer.getvalue()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare a rebuild with the file")
-    args = parser.parse_args()
-    data = build()
-    digest = hashlib.sha256(data).hexdigest()
-    if args.check:
-        same = OUTPUT.is_file() and OUTPUT.read_bytes() == data
-        print("identical to" if same else "DIFFERS from", OUTPUT)
-        raise SystemExit(0 if same else 1)
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_bytes(data)
-    print(f"wrote {OUTPUT} ({len(data) / 1e6:.2f} MB), SHA-256 {digest}")
+    return pack(clips, digits, speakers)
 
 
 if __name__ == "__main__":
-    main()
+    write_or_check(build, OUTPUT, __doc__)

@@ -84,5 +84,5 @@ def test_speech_recognition_on_a_folder_of_wavs_tested_on_another(tmp_path):
     )
     assert result.problems(check_budget=False) == [], result.error_detail
     assert "60 clips from 6 speakers" in _printed(tmp_path / "08_speech_recognition.ipynb")
-    for name in ("real_speaker_cer", "real_speaker_wer"):
+    for name in ("real_speaker_cer", "real_speaker_wer", "real_speaker_lexicon_cer"):
         assert 0 <= result.metrics[name] <= 2, result.metrics

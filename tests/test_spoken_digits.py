@@ -19,18 +19,27 @@ from seqcourse.datasets.spoken_digits import (
     REAL_FILE,
     REAL_SPEAKERS,
     SAMPLE_RATE,
+    TTS_FILE,
     DigitClips,
     _bank_path,
     compose_utterances,
     load_digit_bank,
     load_real_digits,
     load_tfds_spoken_digit,
+    load_tts_bank,
     load_wav_folder,
     mu_law_decode,
     mu_law_encode,
     read_wav,
 )
-from seqcourse.speech import MEL_BANDS, SpecAugment, build_acoustic_model, normalise
+from seqcourse.speech import (
+    MEL_BANDS,
+    SpecAugment,
+    build_acoustic_model,
+    concat,
+    normalise,
+    split_voices,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +77,24 @@ def test_bank_holds_every_digit_for_every_speaker(bank):
     assert all(c.dtype == np.float32 and np.abs(c).max() <= 1.0 for c in bank.clips)
 
 
-def test_corrupted_bank_is_refused_with_the_fix(tmp_path):
-    copy = tmp_path / "digit_bank.npz"
-    shutil.copy(_bank_path(), copy)
+@pytest.mark.parametrize(
+    "load, file, builder",
+    [
+        (load_digit_bank, "digit_bank.npz", "build_digit_bank"),
+        (load_real_digits, REAL_FILE, "build_fsdd_bank"),
+        (load_tts_bank, TTS_FILE, "build_tts_bank"),
+    ],
+)
+def test_corrupted_or_missing_packed_clips_are_refused_with_the_fix(tmp_path, load, file, builder):
+    copy = tmp_path / file
+    shutil.copy(_bank_path(file), copy)
     data = bytearray(copy.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[len(data) // 3] ^= 0x01
     copy.write_bytes(bytes(data))
-    with pytest.raises(DataError, match="corrupted.*build_digit_bank"):
-        load_digit_bank(copy)
-
-
-def test_missing_bank_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(DataError, match=f"corrupted.*reinstall.*{builder}"):
+        load(copy)
     with pytest.raises(DataError, match="missing.*reinstall"):
-        load_digit_bank(tmp_path / "nothing.npz")
+        load(tmp_path / "nothing.npz")
 
 
 def test_mu_law_round_trip_keeps_a_small_relative_error():
@@ -119,16 +133,28 @@ def test_packed_real_speakers_match_the_wav_files():
     assert np.all(np.abs(real.clips[index] - clip) <= 0.025 * np.abs(clip) + 0.002)  # mu-law
 
 
-def test_corrupted_or_missing_real_speakers_are_refused_with_the_fix(tmp_path):
-    copy = tmp_path / REAL_FILE
-    shutil.copy(_bank_path(REAL_FILE), copy)
-    data = bytearray(copy.read_bytes())
-    data[len(data) // 3] ^= 0x01
-    copy.write_bytes(bytes(data))
-    with pytest.raises(DataError, match="corrupted.*build_fsdd_bank"):
-        load_real_digits(copy)
-    with pytest.raises(DataError, match="missing.*reinstall"):
-        load_real_digits(tmp_path / "nothing.npz")
+def test_flite_festival_bank_holds_every_digit_for_54_voice_variants():
+    tts = load_tts_bank()
+    assert len(tts) == 540 and len(set(tts.speakers)) == 54
+    assert {s.split("-")[1] for s in tts.speakers} == {
+        "kal", "kal16", "awb", "rms", "slt", "ked_diphone", "kal_diphone", "cmu_us_slt_arctic_hts"
+    }  # fmt: skip
+    for speaker in set(tts.speakers):
+        assert sorted(tts.digits[np.array(tts.speakers) == speaker].tolist()) == list(range(10))
+    lengths = np.array([len(c) for c in tts.clips]) / SAMPLE_RATE
+    assert 0.15 < lengths.min() and lengths.max() < 1.5
+    assert not set(tts.speakers) & set(load_digit_bank().speakers)
+
+
+def test_flite_festival_voices_only_ever_train(bank):
+    tts = load_tts_bank()
+    real = load_real_digits()
+    train, synthetic_test, real_test = split_voices(bank, real, "lucas", more_voices=tts)
+    assert set(tts.speakers) <= set(train.speakers)
+    assert not set(tts.speakers) & set(synthetic_test.speakers)
+    assert set(real_test.speakers) == {"lucas"} and "lucas" not in train.speakers
+    without, same_test, _ = split_voices(bank, real, "lucas")
+    assert len(train) == len(without) + len(tts) and same_test.speakers == synthetic_test.speakers
 
 
 # ---------------------------------------------------------------- the composer
@@ -159,6 +185,31 @@ def test_held_out_speakers_never_reach_training_utterances(bank):
     _, _, parts = compose_utterances(train, 50, seed=0)
     used = {train.speakers[i] for p in parts for i in p}
     assert not used & {"en-us+m1", "en-gb+f2"}
+
+
+def test_one_speaker_utterances_keep_to_one_voice(bank, real):
+    """Every utterance in one voice; voices drawn in proportion to their clips (the real
+    speakers have 50 takes per digit, a synthetic voice one); a digit a voice lacks comes from
+    another voice instead of failing."""
+    clips = concat(bank, real)
+    _, texts, parts = compose_utterances(clips, 300, seed=0, one_speaker=True)
+    voices = [{clips.speakers[i] for i in p} for p in parts]
+    assert all(len(v) == 1 for v in voices)
+    real_share = np.mean([next(iter(v)) in REAL_SPEAKERS for v in voices])
+    assert abs(real_share - len(real) / len(clips)) < 0.1  # 2000 / 2960 = 0.68
+    _, _, mixed = compose_utterances(clips, 300, seed=0)
+    assert sum(len({clips.speakers[i] for i in p}) > 1 for p in mixed) > 250
+    no_george_seven = clips.select(~((np.array(clips.speakers) == "george") & (clips.digits == 7)))
+    _, texts, parts = compose_utterances(no_george_seven, 300, seed=0, one_speaker=True)
+    borrowed = 0
+    for text, p in zip(texts, parts, strict=True):
+        used = [no_george_seven.speakers[i] for i in p]
+        if "george" in used:
+            assert all(
+                s == "george" or w == "seven" for s, w in zip(used, text.split(), strict=True)
+            )
+            borrowed += "seven" in text.split()
+    assert borrowed > 0
 
 
 def test_composer_needs_every_digit(bank):
@@ -391,3 +442,33 @@ def test_the_benchmark_quotes_the_recipe_the_notebook_runs():
         recipe.n_test,
     )
     assert (values["EPOCHS"], values["LEARNING_RATE"]) == (recipe.epochs, recipe.learning_rate)
+
+
+def test_the_ablation_ladder_adds_one_piece_per_row_through_the_recipe():
+    """Each row of benchmarks/speech_loso.py's ablation differs from the one before in exactly
+    one of the recipe's pieces, and the row named as the notebook's recipe is ``Recipe()``: a
+    table whose rows skipped or repeated a piece would measure something else than it says."""
+    import dataclasses
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from speech_loso import LOSO_NAME, ablation_rows
+
+    from seqcourse.speech import Recipe
+
+    rows = ablation_rows({})
+    assert dict(rows)[LOSO_NAME] == Recipe()
+    recipes = [recipe for _, recipe in rows]
+    assert not recipes[0].tts_voices and not recipes[0].real and recipes[0].augment is None
+    switched = []
+    for before, after in zip(recipes, recipes[1:], strict=False):
+        changed = [
+            f.name
+            for f in dataclasses.fields(Recipe)
+            if getattr(before, f.name) != getattr(after, f.name)
+        ]
+        assert len(changed) == 1, changed
+        switched += changed
+    assert set(switched) == {
+        "tts_voices", "real", "cmvn", "spec_augment", "augment", "one_speaker"
+    }  # fmt: skip

@@ -30,6 +30,8 @@ BANK_FILE = "digit_bank.npz"
 BANK_SHA256 = "6cce5e6989f50c1da9cf1babd5c3be0ba0cfb689ebfbe05c98e96e908ee9e812"
 REAL_FILE = "fsdd_dev.npz"
 REAL_SHA256 = "0eac39f87e3ddf532064c15dbb8b918d41010736b1c3a76d743870140fd6a85b"
+TTS_FILE = "tts_bank.npz"
+TTS_SHA256 = "5f1aa0704628556fef2374494c52981bcc1f614faa19cc964cb8298682e2addf"
 REAL_SPEAKERS = ("george", "jackson", "lucas", "nicolas")
 WAV_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
 
@@ -91,10 +93,12 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _load_packed(path: Path, expected: str, what: str, rebuild: str) -> DigitClips:
-    """Clips packed as mu-law ``audio`` + ``offsets``, ``digits``, ``speakers``, checked
-    against the SHA-256 ``expected``; DataError (saying ``rebuild``) when missing, corrupted
-    or unreadable."""
+def _load_packed(path, file: str, expected: str, what: str, rebuild: str) -> DigitClips:
+    """Clips packed as mu-law ``audio`` + ``offsets``, ``digits``, ``speakers`` in ``path``
+    (None: the package's ``file``), checked against the SHA-256 ``expected``; DataError
+    (saying to reinstall, or ``rebuild``) when missing, corrupted or unreadable."""
+    path = Path(path) if path is not None else _bank_path(file)
+    rebuild = f"reinstall the package (pip install --force-reinstall seqcourse) or {rebuild}"
     if not path.is_file():
         raise DataError(f"the {what} {path} is missing; {rebuild}")
     actual = sha256(path)
@@ -123,12 +127,20 @@ def load_digit_bank(
     cannot be read.
     """
     return _load_packed(
-        Path(path) if path is not None else _bank_path(),
-        expected_sha256 or BANK_SHA256,
-        "spoken-digit bank",
-        "reinstall the package (pip install --force-reinstall seqcourse) or rebuild the "
-        "bank with `python data/build_digit_bank.py` (needs espeak-ng)",
-    )
+        path, BANK_FILE, expected_sha256 or BANK_SHA256, "spoken-digit bank",
+        "rebuild the bank with `python data/build_digit_bank.py` (needs espeak-ng)",
+    )  # fmt: skip
+
+
+def load_tts_bank(path: str | Path | None = None, expected_sha256: str | None = None) -> DigitClips:
+    """The embedded Flite/Festival digit bank: 540 clips, 54 variants (duration, pitch) of 8
+    voices built from recordings of real people (see ``data/build_tts_bank.py``), or the file
+    at ``path``, checked against its checksum. Raises DataError if the file is missing,
+    corrupted or unreadable."""
+    return _load_packed(
+        path, TTS_FILE, expected_sha256 or TTS_SHA256, "Flite/Festival digit bank",
+        "rebuild it with `python data/build_tts_bank.py` (needs flite and festival)",
+    )  # fmt: skip
 
 
 def load_real_digits(
@@ -139,12 +151,9 @@ def load_real_digits(
     contributors — see ``data/README.md``), or the file at ``path``, checked against its
     checksum. Raises DataError if the file is missing, corrupted or unreadable."""
     return _load_packed(
-        Path(path) if path is not None else _bank_path(REAL_FILE),
-        expected_sha256 or REAL_SHA256,
-        "real spoken-digit recordings file",
-        "reinstall the package (pip install --force-reinstall seqcourse) or rebuild it with "
-        "`python data/build_fsdd_bank.py FOLDER` from the FSDD WAV files",
-    )
+        path, REAL_FILE, expected_sha256 or REAL_SHA256, "real spoken-digit recordings file",
+        "rebuild it with `python data/build_fsdd_bank.py FOLDER` from the FSDD WAV files",
+    )  # fmt: skip
 
 
 _WAV_FORMATS = {1: "8-bit unsigned", 2: "16-bit", 3: "24-bit", 4: "32-bit"}
@@ -254,6 +263,7 @@ def compose_utterances(
     max_digits: int = 8,
     snr_db: tuple[float, float] = (10.0, 30.0),
     augment=None,
+    one_speaker: bool = False,
 ):
     """``n`` utterances of random digit strings: ``(waveforms, transcripts, parts)``.
 
@@ -268,6 +278,10 @@ def compose_utterances(
     perturbs each clip (speed, vocal-tract length) and each utterance before the noise
     (equaliser, band limit, reverberation). Its random draws come from a second stream seeded
     by ``seed``, so the digit strings, clips and gaps are those of the unaugmented set.
+
+    ``one_speaker``: every utterance in one voice, as a recording is (a voice drawn in
+    proportion to its clips, then that voice's clips; a digit it never said comes from any
+    voice). Otherwise each digit's clip comes from any voice.
     """
     if len(clips) == 0:
         raise ValueError("no clips to compose utterances from")
@@ -277,10 +291,20 @@ def compose_utterances(
     missing = [d for d, idx in by_digit.items() if len(idx) == 0]
     if missing:
         raise ValueError(f"the clips include no recording of digit(s) {missing}")
+    speakers = np.array(clips.speakers)
+    by_voice = {
+        (s, d): idx[speakers[idx] == s] for d, idx in by_digit.items() for s in set(speakers)
+    }
     waveforms, transcripts, parts = [], [], []
     for _ in range(n):
         digits = rng.integers(0, 10, rng.integers(min_digits, max_digits + 1))
-        chosen = [int(rng.choice(by_digit[int(d)])) for d in digits]
+        pools = by_digit
+        if one_speaker:
+            voice = speakers[rng.integers(len(clips))]
+            pools = {
+                d: by_voice[voice, d] if len(by_voice[voice, d]) else by_digit[d] for d in by_digit
+            }
+        chosen = [int(rng.choice(pools[int(d)])) for d in digits]
         pieces = [np.zeros(int(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32)]
         for k, index in enumerate(chosen):
             clip = _speed(clips.clips[index], rng.uniform(0.9, 1.1))
