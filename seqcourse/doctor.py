@@ -81,14 +81,24 @@ def check_gpu() -> list[Finding]:
 
 def check_embedded_data() -> list[Finding]:
     findings = []
-    from seqcourse.datasets.spoken_digits import DataError, load_digit_bank
+    from seqcourse.datasets.spoken_digits import (
+        DataError,
+        load_digit_bank,
+        load_real_digits,
+        load_tts_bank,
+    )
 
-    try:
-        bank = load_digit_bank()
-        findings.append(Finding("ok", "spoken-digit bank", f"{len(bank)} clips, checksum verified"))
-    except DataError as error:
-        findings.append(Finding("FAIL", "spoken-digit bank", str(error).split(";")[0],
-                                str(error).split(";")[-1].strip()))  # fmt: skip
+    packed = {
+        "spoken-digit bank": load_digit_bank,
+        "Flite/Festival digit bank": load_tts_bank,
+        "real FSDD speakers": load_real_digits,
+    }
+    for name, load in packed.items():
+        try:
+            findings.append(Finding("ok", name, f"{len(load())} clips, checksum verified"))
+        except DataError as error:
+            findings.append(Finding("FAIL", name, str(error).split(";")[0],
+                                    str(error).split(";")[-1].strip()))  # fmt: skip
     try:
         from seqcourse.datasets.cmudict_g2p import pronunciation_dictionary
 

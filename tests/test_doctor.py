@@ -19,7 +19,14 @@ def test_doctor_fails_with_advice_when_the_bank_is_corrupted(capsys, monkeypatch
 
     broken = tmp_path / "digit_bank.npz"
     broken.write_bytes(b"not the bank")
-    monkeypatch.setattr(spoken_digits, "_bank_path", lambda: broken)
+    packaged = spoken_digits._bank_path
+    monkeypatch.setattr(
+        spoken_digits,
+        "_bank_path",
+        lambda name=spoken_digits.BANK_FILE: (
+            broken if name == spoken_digits.BANK_FILE else packaged(name)
+        ),
+    )
     monkeypatch.setattr(doctor, "can_reach", lambda host, port, timeout=3.0: True)
     assert doctor.run_doctor() == 1
     out = capsys.readouterr().out
