@@ -22,6 +22,11 @@ Usage::
     python benchmarks/speech_loso.py ablation --speakers george --out runs/speech_loso.jsonl
     python benchmarks/speech_loso.py report runs/speech_loso.jsonl
 
+The seeds run repeats the notebook's recipe with other seeds for the model's initial weights
+(``--seeds``, default 7 and 1234), so a row's difference can be read against seed noise::
+
+    python benchmarks/speech_loso.py seeds --out runs/speech_loso.jsonl
+
 Each run appends one JSON line per (configuration, speaker), so an interrupted sweep keeps what
 it measured; ``report`` prints the Markdown tables of ``docs/speech_loso.md``.
 """
@@ -44,10 +49,11 @@ NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "08_speech_recognition.ipyn
 LOSO_NAME = "+ 3 real speakers = the notebook's recipe"
 
 
-def ablation_rows(scale: dict) -> list[tuple[str, Recipe]]:
+def ablation_rows(scale: dict) -> list[tuple[str, Recipe, int]]:
     """The ablation ladder, each row adding one piece to the previous one. The notebook's
     ``Recipe()`` is the row named ``LOSO_NAME``; the rows after it add the robustness options
-    the notebook leaves off, one at a time."""
+    the notebook leaves off, one at a time. Rows: ``(name, recipe, seed)``, every seed the
+    notebook's (42)."""
     channel = Augmentation(speed=None, formant_warp=None)  # EQ, band limit, reverb: on
     ladder = [
         ("espeak-ng voices only", {"tts_voices": False, "real": False}),
@@ -62,7 +68,7 @@ def ablation_rows(scale: dict) -> list[tuple[str, Recipe]]:
     rows, recipe = [], Recipe(**scale)
     for name, change in ladder:
         recipe = dataclasses.replace(recipe, **change)
-        rows.append((name, recipe))
+        rows.append((name, recipe, 42))
     return rows
 
 
@@ -125,36 +131,62 @@ def run_loso(speakers, out: Path) -> None:
         _write(out, _row(LOSO_NAME, speaker, measured, result.seconds, Recipe()))
 
 
+def seed_rows(seeds) -> list[tuple[str, Recipe, int]]:
+    """The notebook's recipe again with other seeds for the model's initial weights: how much
+    of a difference between two rows the seed alone makes."""
+    return [(f"{LOSO_NAME}, seed {seed}", Recipe(), seed) for seed in seeds]
+
+
 def run_ablation(configs, speakers, out: Path) -> None:
-    """Each configuration through ``seqcourse.speech.run_recipe`` (the notebook's functions)."""
+    """Each ``(name, recipe, seed)`` through ``seqcourse.speech.run_recipe`` (the notebook's
+    functions)."""
     import seqcourse
     from seqcourse.speech import run_recipe
 
     seqcourse.setup(seed=42, quiet=True)
     bank, real = load_digit_bank(), load_real_digits()
-    for name, recipe in configs:
+    for name, recipe, seed in configs:
         for speaker in speakers:
             if (name, speaker) in _done(out):
                 continue
             start = time.perf_counter()
-            for tested, result in run_recipe(recipe, bank, real, speaker).items():
+            for tested, result in run_recipe(recipe, bank, real, speaker, seed=seed).items():
                 if (name, tested) not in _done(out):
                     _write(out, _row(name, tested, result, time.perf_counter() - start, recipe))
+
+
+MEANS = ("real_cer", "real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthetic_cer")
+
+
+def _seed_means(rows) -> list[dict]:
+    """When the notebook's recipe was run with several seeds: one more configuration, the
+    mean of each metric over the seeds, for each speaker that every seed measured."""
+    seeded = sorted({r["config"] for r in rows if r["config"].startswith(LOSO_NAME)})
+    name = f"the notebook's recipe, mean of {len(seeded)} seeds"
+    means = []
+    for speaker in REAL_SPEAKERS:
+        mine = [r for r in rows if r["config"] in seeded and r["speaker"] == speaker]
+        if len(seeded) > 1 and len(mine) == len(seeded):
+            means.append({"config": name, "speaker": speaker}
+                         | {key: sum(r[key] for r in mine) / len(mine) for key in MEANS})  # fmt: skip
+    return means
 
 
 def report(paths) -> None:
     """Markdown: per configuration (in the ladder's order), the greedy CER of each held-out
     speaker, the means over the speakers measured — greedy and with the digit lexicon — and,
-    when some rows miss speakers, the mean over the speakers every row has."""
+    when some rows miss speakers, the mean over the speakers every row has. Runs of the
+    notebook's recipe with other seeds add a row of their means over the seeds."""
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
-    order = [name for name, _ in ablation_rows({})]
+    rows += _seed_means(rows)
+    order = [name for name, *_ in ablation_rows({})]
     configs = sorted(
-        {r["config"] for r in rows}, key=lambda c: order.index(c) if c in order else 99
+        {r["config"] for r in rows}, key=lambda c: (order.index(c) if c in order else 99, c)
     )
     speakers = [s for s in REAL_SPEAKERS if any(r["speaker"] == s for r in rows)]
     common = [s for s in speakers if all(any(r["config"] == c and r["speaker"] == s for r in rows)
                                          for c in configs)]  # fmt: skip
-    means = ("real_cer", "real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthetic_cer")
+    means = MEANS
     partial = len(common) < len(speakers)
     print(
         "| training | " + " | ".join(speakers) + " | mean CER | mean WER | "
@@ -178,12 +210,15 @@ def report(paths) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["loso", "ablation", "report"])
+    parser.add_argument("what", choices=["loso", "ablation", "seeds", "report"])
     parser.add_argument("paths", nargs="*", help="report: the JSON-lines files")
     parser.add_argument("--out", type=Path, default=Path("runs/speech_loso.jsonl"))
     parser.add_argument("--speakers", nargs="+", default=list(REAL_SPEAKERS))
     parser.add_argument(
         "--rows", nargs="+", type=int, help="ablation: only these rows (0 = synthetic only, ...)"
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[7, 1234], help="seeds: the initial-weight seeds"
     )
     parser.add_argument(
         "--ablation-scale",
@@ -197,6 +232,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.what == "loso":
         run_loso(args.speakers, args.out)
+    elif args.what == "seeds":
+        run_ablation(seed_rows(args.seeds), args.speakers, args.out)
     else:
         rows = ablation_rows(json.loads(args.ablation_scale))
         rows = [rows[i] for i in args.rows] if args.rows else rows

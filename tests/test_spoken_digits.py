@@ -457,8 +457,9 @@ def test_the_ablation_ladder_adds_one_piece_per_row_through_the_recipe():
     from seqcourse.speech import Recipe
 
     rows = ablation_rows({})
-    assert dict(rows)[LOSO_NAME] == Recipe()
-    recipes = [recipe for _, recipe in rows]
+    assert {name: (recipe, seed) for name, recipe, seed in rows}[LOSO_NAME] == (Recipe(), 42)
+    assert {seed for *_, seed in rows} == {42}  # the notebook's seed: rows differ in recipe only
+    recipes = [recipe for _, recipe, _ in rows]
     assert not recipes[0].tts_voices and not recipes[0].real and recipes[0].augment is None
     switched = []
     for before, after in zip(recipes, recipes[1:], strict=False):
@@ -472,3 +473,34 @@ def test_the_ablation_ladder_adds_one_piece_per_row_through_the_recipe():
     assert set(switched) == {
         "tts_voices", "real", "cmvn", "spec_augment", "augment", "one_speaker"
     }  # fmt: skip
+
+
+def test_the_seed_report_averages_each_speaker_over_the_seeds(tmp_path, capsys):
+    """``speech_loso.py report`` on runs of the notebook's recipe with several seeds adds a row
+    of per-speaker means over the seeds, only for speakers every seed measured."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from speech_loso import LOSO_NAME, report
+
+    def row(config, speaker, cer):
+        metrics = ("real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthetic_cer")
+        return {"config": config, "speaker": speaker, "real_cer": cer} | dict.fromkeys(metrics, 0.5)
+
+    rows = [
+        row(LOSO_NAME, "george", 0.20),
+        row(LOSO_NAME, "lucas", 0.10),
+        row(f"{LOSO_NAME}, seed 7", "george", 0.16),
+        row(f"{LOSO_NAME}, seed 7", "lucas", 0.12),
+        row(f"{LOSO_NAME}, seed 1234", "george", 0.18),  # lucas missing for this seed
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report([path])
+    mean_line = next(
+        line for line in capsys.readouterr().out.splitlines() if "mean of 3 seeds" in line
+    )
+    cells = [c.strip() for c in mean_line.split("|")]
+    assert cells[1] == "the notebook's recipe, mean of 3 seeds (1 speakers)"
+    assert cells[2:4] == ["18.0%", "–"]  # george: (20 + 16 + 18) / 3; lucas: not every seed
