@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -244,7 +245,12 @@ def test_run_leaves_no_kernel_behind(tmp_path: Path, monkeypatch):
     assert len(started.read_text().split()) == 3  # three kernels did run, carrying the marker
     assert _processes_carrying(marker) == []
     with subprocess.Popen(["sleep", "30"]) as witness:  # the marker check does find a live one
-        assert _processes_carrying(marker) == [witness.pid]
+        # Popen returns when exec has begun, possibly before the kernel has laid out the new
+        # program's environment (/proc/PID/environ then reads empty): poll briefly.
+        deadline = time.monotonic() + 10
+        while not (found := _processes_carrying(marker)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert found == [witness.pid]
         witness.kill()
 
 
