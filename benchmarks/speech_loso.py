@@ -161,12 +161,14 @@ MEANS = ("real_cer", "real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthe
 def _seed_means(rows) -> list[dict]:
     """When the notebook's recipe was run with several seeds: one more configuration, the
     mean of each metric over the seeds, for each speaker that every seed measured."""
-    seeded = sorted({r["config"] for r in rows if r["config"].startswith(LOSO_NAME)})
+    seeded = {r["config"] for r in rows if r["config"].startswith(LOSO_NAME)}
+    if len(seeded) < 2:
+        return []
     name = f"the notebook's recipe, mean of {len(seeded)} seeds"
     means = []
     for speaker in REAL_SPEAKERS:
         mine = [r for r in rows if r["config"] in seeded and r["speaker"] == speaker]
-        if len(seeded) > 1 and len(mine) == len(seeded):
+        if len(mine) == len(seeded):
             means.append({"config": name, "speaker": speaker}
                          | {key: sum(r[key] for r in mine) / len(mine) for key in MEANS})  # fmt: skip
     return means
@@ -186,18 +188,17 @@ def report(paths) -> None:
     speakers = [s for s in REAL_SPEAKERS if any(r["speaker"] == s for r in rows)]
     common = [s for s in speakers if all(any(r["config"] == c and r["speaker"] == s for r in rows)
                                          for c in configs)]  # fmt: skip
-    means = MEANS
     partial = len(common) < len(speakers)
     print(
         "| training | " + " | ".join(speakers) + " | mean CER | mean WER | "
         "mean CER, lexicon | mean WER, lexicon | synthetic CER |"
         + (f" mean CER, {' & '.join(common)} |" if partial else "")
     )
-    print("|---|" + "---:|" * (len(speakers) + len(means) + partial))
+    print("|---|" + "---:|" * (len(speakers) + len(MEANS) + partial))
     for config in configs:
         mine = {r["speaker"]: r for r in rows if r["config"] == config}
         cells = [f"{mine[s]['real_cer']:.1%}" if s in mine else "–" for s in speakers]
-        mean = [sum(r[key] for r in mine.values()) / len(mine) for key in means]
+        mean = [sum(r[key] for r in mine.values()) / len(mine) for key in MEANS]
         label = config if len(mine) == len(speakers) else f"{config} ({len(mine)} speakers)"
         line = (
             f"| {label} | " + " | ".join(cells) + f" | **{mean[0]:.1%}** | {mean[1]:.1%} | "
