@@ -55,7 +55,7 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_grade(args) -> int:
-    from seqcourse.grading.grade import grade
+    from seqcourse.grading.grade import GradingInterrupted, grade
 
     submissions = [Path(p) for p in args.submissions]
     try:
@@ -73,6 +73,9 @@ def _cmd_grade(args) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"seqcourse grade: {err}", file=sys.stderr)
         return 2
+    except GradingInterrupted as err:
+        print(f"seqcourse grade: {err}", file=sys.stderr)
+        return 130
     return 0
 
 

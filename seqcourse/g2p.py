@@ -37,10 +37,10 @@ def to_phonemes(sequences) -> list[list[str]]:
     return [[ID_PHONE[i] for i in seq if i in ID_PHONE] for seq in sequences]
 
 
-def make_dataset(split, shuffle: bool, batch_size: int) -> tf.data.Dataset:
+def make_dataset(split, shuffle: bool, batch_size: int, seed: int = 0) -> tf.data.Dataset:
     """((letters, decoder input), decoder target) batches of a ``G2PSplit``, bucketed by word
     length so that batches carry little padding. Decoder input ``<s> p1 .. pn``, target
-    ``p1 .. pn </s>`` (teacher forcing)."""
+    ``p1 .. pn </s>`` (teacher forcing); ``seed`` fixes the shuffled order."""
     pairs = split.pairs()
     letters = tf.ragged.constant([[LETTER_ID[c] for c in w] for w, _ in pairs])
     phones = tf.ragged.constant([[START, *(PHONE_ID[p] for p in ph), END] for _, ph in pairs])
@@ -48,7 +48,7 @@ def make_dataset(split, shuffle: bool, batch_size: int) -> tf.data.Dataset:
     # slicing ragged rows costs more than the model's step: do it once, then cache
     ds = ds.map(lambda x, y: ((x, y[:-1]), y[1:])).cache()
     if shuffle:
-        ds = ds.shuffle(len(pairs), seed=0)
+        ds = ds.shuffle(len(pairs), seed=seed)
     ds = ds.bucket_by_sequence_length(
         lambda xy, _: tf.shape(xy[0])[0], [5, 7, 9, 11, 14], [batch_size] * 6
     )

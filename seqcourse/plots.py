@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_history(histories: dict, metric: str = "loss", ax=None, title: str | None = None):
@@ -38,12 +39,21 @@ def plot_history(histories: dict, metric: str = "loss", ax=None, title: str | No
     return ax
 
 
-def plot_hidden_states(hs, labels=None, ax=None, title: str = "hidden state over time"):
+def plot_hidden_states(
+    hs,
+    labels=None,
+    ax=None,
+    title: str = "hidden state over time",
+    xlabel: str | None = None,
+):
     """Heatmap of one sequence's hidden states: units on the y axis, time on the x axis.
 
     Args:
         hs: array of shape ``(time, units)``.
-        labels: optional per-step labels (e.g. the input symbols) written under the time axis.
+        labels: optional per-step labels (e.g. the input symbols) written under the time axis,
+            in place of the step numbers.
+        xlabel: the x axis label; by default "time step", or "input at each time step" when
+            ``labels`` replace the step numbers.
     """
     hs = np.asarray(hs)
     if hs.ndim != 2:
@@ -53,7 +63,12 @@ def plot_hidden_states(hs, labels=None, ax=None, title: str = "hidden state over
     ax = ax or plt.subplots(figsize=(8, 3))[1]
     image = ax.imshow(hs.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, label="activation")
-    ax.set(xlabel="time step", ylabel="hidden unit", title=title)
+    if xlabel is None:
+        xlabel = "time step" if labels is None else "input at each time step"
+    ax.set(xlabel=xlabel, ylabel="hidden unit", title=title)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # units and steps are whole numbers
     if labels is not None:
         ax.set_xticks(range(len(labels)), [str(v) for v in labels])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return ax

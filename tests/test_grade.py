@@ -7,6 +7,7 @@ time-outs. Deliberate attacks on the grader are in test_grader_hostile.py.
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -90,15 +91,48 @@ def _scenarios():
     }
 
 
+SECRET = "TOP-SECRET-LINE-the-grader-must-never-echo"
+NOT_UTF8 = os.fsdecode(b"caf\xe9-\xff")  # a Latin-1 folder name from another system's archive
+NOT_UTF8_SHOWN = "caf\\xe9-\\xff"  # how the outputs write it
+FILES = {  # submissions that are not regular files, by scenario name
+    "symlink_to_master": "a symbolic link",
+    "symlink_to_secret": "a symbolic link",
+    "named_pipe": "a named pipe",
+}
+
+
+def _write_special(folder: Path, secret: Path) -> list[Path]:
+    """Submissions that are links, a pipe, and an honest one under a non-UTF-8 folder name."""
+    paths = []
+    for name in FILES:
+        path = folder / name / NAME
+        path.parent.mkdir()
+        if name == "symlink_to_master":  # relative, as git and tar store them
+            path.symlink_to(os.path.relpath(MASTER, path.parent))
+        elif name == "symlink_to_secret":
+            path.symlink_to(secret)
+        else:
+            os.mkfifo(path)
+        paths.append(path)
+    honest = folder / NOT_UTF8 / NAME
+    honest.parent.mkdir()
+    honest.write_text(nbformat.writes(solved_copy()), encoding="utf-8")
+    return [*paths, honest]
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
+    secret = tmp_path_factory.mktemp("private") / "secret.txt"
+    secret.write_text(SECRET + "\n")
+    secret.chmod(0o600)
     paths = []
     for name, nb in _scenarios().items():
         path = folder / name / NAME
         path.parent.mkdir()
         path.write_text(nb if isinstance(nb, str) else nbformat.writes(nb), encoding="utf-8")
         paths.append(path)
+    paths += _write_special(folder, secret)  # graded without --assignment: nothing may block
     out = tmp_path_factory.mktemp("grades")
     results = grade(
         paths, out, masters=ROOT / "notebooks", jobs=2, cell_timeout=CELL_TIMEOUT, total_timeout=400
@@ -114,7 +148,8 @@ def _scores(result):
 
 def test_every_submission_has_a_row_and_a_json(graded):
     rows, results, out = graded
-    assert set(rows) == set(_scenarios()) == set(results)
+    expected = {*_scenarios(), *FILES, NOT_UTF8_SHOWN}
+    assert set(rows) == expected == set(results)
     assert len(list(out.glob("*.json"))) == len(rows)
     header = next(csv.reader(open(out / "grades.csv")))
     assert header == [
@@ -293,3 +328,50 @@ def test_a_forged_report_cannot_add_points_or_exercises():
     }
     result = SubmissionResult.from_dict(forged, read_assignment(MASTER))
     assert set(result.exercises) == {"1.1", "1.2", "1.3", "1.4"} and result.total == 2
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_links_and_pipes_are_refused_not_followed(graded, name):
+    rows, results, out = graded
+    row = rows[name]
+    assert row["status"] == "error" and row["total"] == "0"
+    assert FILES[name] in row["reason"] and "submit the" in row["reason"]
+    everything = "".join(p.read_text(errors="replace") for p in out.iterdir() if p.is_file())
+    assert SECRET not in everything
+
+
+def test_a_name_that_is_not_utf8_is_escaped_and_graded(graded):
+    from seqcourse.grading.submission_files import name_bytes
+
+    rows, results, out = graded
+    row = rows[NOT_UTF8_SHOWN]
+    assert row["status"] == "ok" and row["total"] == "10"
+    result = results[NOT_UTF8_SHOWN]
+    assert name_bytes(result.submission) == os.fsencode(str(Path(result.submission)))
+    assert b"caf\xe9-\xff" in name_bytes(result.submission)
+    assert any("not valid UTF-8" in line for line in result.log)
+    assert rows["master"]["total"] == "10"  # the classmate next to it
+
+
+def test_grades_csv_lists_every_submission_at_every_moment(tmp_path):
+    from seqcourse.grading.grade import _lost
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.results import IncrementalCsv, SubmissionResult
+
+    assignment = read_assignment(MASTER)
+    names = [Path("a.ipynb"), Path("b.ipynb")]
+    rows = IncrementalCsv(
+        tmp_path / "grades.csv", assignment, [_lost(n, assignment) for n in names]
+    )
+
+    def on_disk():  # what a run killed at this moment leaves
+        return [
+            (r["submission"], r["status"]) for r in csv.DictReader(open(tmp_path / "grades.csv"))
+        ]
+
+    assert on_disk() == [("a.ipynb", "error"), ("b.ipynb", "error")]
+    assert "ended before this submission was graded" in open(tmp_path / "grades.csv").read()
+    finished = SubmissionResult.blank("b.ipynb", assignment)
+    finished.status = "ok"
+    rows.set(1, finished)
+    assert on_disk() == [("a.ipynb", "error"), ("b.ipynb", "ok")]

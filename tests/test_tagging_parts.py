@@ -98,3 +98,18 @@ def test_conll2003_loader_under_tfds_mock_data(tmp_path):
         and tags.dtype == tf.int64
         and tokens.shape.rank == tags.shape.rank == 1
     )
+
+
+def test_sequence_ends_are_cut_independently_of_punctuation():
+    """Lengths vary (batches need padding), and a sequence's last word carries a period about
+    as often as any other word (the old cut after a period made it 55% of periods)."""
+    words, punctuation, _ = load_punctuation_data("validation")
+    lengths = [len(w) for w in words]
+    assert all(10 <= n <= 60 for n in lengths[:-1]) and 1 <= lengths[-1] <= 60
+    assert len(set(lengths)) > 20
+    final_periods = sum(p[-1] == 2 for p in punctuation)
+    all_periods = sum(x == 2 for p in punctuation for x in p)
+    assert final_periods / all_periods < 0.15
+    assert load_punctuation_data("validation") == (words, punctuation, _)  # fixed seed
+    with pytest.raises(ValueError, match="min_words"):
+        load_punctuation_data("validation", min_words=0)

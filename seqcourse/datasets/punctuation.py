@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from seqcourse.datasets.pydoc_text import load_pydoc_text
 
 PUNCTUATION = ("none", "comma", "period", "question")
@@ -63,26 +65,38 @@ def text_to_tags(text: str) -> tuple[list[str], list[int], list[int]]:
     return words, punctuation, capital
 
 
-def load_punctuation_data(split: str, max_words: int = 60):
+def load_punctuation_data(split: str, max_words: int = 60, min_words: int = 10, seed: int = 0):
     """Tagged sequences from one split of the pydoc prose (split by document, as in notebook 04).
 
-    Each paragraph becomes one or more sequences of at most ``max_words`` words, cut after a
-    period where possible.
+    The split's paragraphs are read as one stream of words and cut into consecutive sequences
+    whose lengths are drawn uniformly from ``min_words..max_words`` (a fixed ``seed``), wherever
+    that falls — never at a punctuation mark on purpose. Where a sequence ends therefore says
+    nothing about the tags: a model that sees the end of its input (a bidirectional one) gets
+    no "a period comes last" cue that a left-to-right model lacks. (Cutting after a period, as
+    this loader once did, made 55% of validation periods the last word of their sequence.)
+    The lengths still vary, so batches need padding.
 
     Returns:
-        ``(words, punctuation, capital)``: lists of equal-length per-sequence lists
-        (variable length, 1..max_words).
+        ``(words, punctuation, capital)``: lists of equal-length per-sequence lists, each
+        ``min_words..max_words`` long except the split's last (1..max_words).
+
+    Raises:
+        ValueError: if the lengths are not ints with ``1 <= min_words <= max_words``.
     """
-    sequences = ([], [], [])
+    if not all(isinstance(n, int) for n in (min_words, max_words)) or not (
+        1 <= min_words <= max_words
+    ):
+        raise ValueError(
+            f"need ints 1 <= min_words <= max_words, got min_words={min_words!r}, "
+            f"max_words={max_words!r}"
+        )
+    stream = ([], [], [])
     for paragraph in load_pydoc_text(split).splitlines():
-        words, punctuation, capital = text_to_tags(paragraph)
-        start = 0
-        while start < len(words):
-            end = min(start + max_words, len(words))
-            if end < len(words):
-                periods = [i + 1 for i in range(start, end) if punctuation[i] == MARKS["."]]
-                end = periods[-1] if periods else end
-            for store, values in zip(sequences, (words, punctuation, capital), strict=True):
-                store.append(values[start:end])
-            start = end
-    return sequences
+        for store, values in zip(stream, text_to_tags(paragraph), strict=True):
+            store.extend(values)
+    rng = np.random.default_rng(seed)
+    cuts = [0]
+    while cuts[-1] < len(stream[0]):
+        cuts.append(min(cuts[-1] + int(rng.integers(min_words, max_words + 1)), len(stream[0])))
+    spans = list(zip(cuts[:-1], cuts[1:], strict=True))
+    return tuple([values[a:b] for a, b in spans] for values in stream)

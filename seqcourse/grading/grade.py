@@ -30,21 +30,23 @@ import nbformat
 
 from seqcourse.execution import kill_kernel_tree
 from seqcourse.grading.notebook_format import METADATA_KEY, Assignment, read_assignment
-from seqcourse.grading.results import SubmissionResult, write_atomic, write_csv
+from seqcourse.grading.results import IncrementalCsv, SubmissionResult, write_atomic
+from seqcourse.grading.submission_files import display_name, read_regular
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
 GRACE_S = 30  # worker start-up and clean-up beyond the submission's total time limit
+SCRATCH_PREFIX = "seqcourse-job-"  # per-worker temporary folders (the kernel's working folder…)
 RESULT_CAP = 20_000_000  # bytes read from a worker's result pipe
 TAG_PREFIX = ""  # start of every run tag (tests set it to find this run's processes)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
 
 
 def _claimed_notebook(path: Path) -> str | None:
-    """The notebook name a submission's metadata claims, if it is a well-formed name."""
+    """The notebook name a submission's metadata claims, if it is a well-formed name. Only a
+    regular file is read (never a link's target, never a pipe: see :func:`read_regular`)."""
     try:
-        if path.stat().st_size > 200_000_000:
-            return None
-        meta = nbformat.read(path, as_version=4).metadata.get(METADATA_KEY)
+        text = read_regular(path).decode("utf-8")
+        meta = nbformat.reads(text, as_version=4).metadata.get(METADATA_KEY)
         name = meta.get("notebook") if isinstance(meta, dict) else None
     except Exception:
         return None
@@ -96,7 +98,9 @@ def _hidden_paths(
     needed = [Path(sys.prefix).resolve(), Path(seqcourse.__file__).resolve().parent]
     needed.append(Path(tempfile.gettempdir()).resolve())
     candidates = {masters.resolve(), out_dir.resolve(), private.resolve()}
-    candidates |= {p.resolve().parent for p in submissions}
+    # the folder that holds each submission, links not followed: a submission that is a link
+    # must not get its target's folder (say, the Python library) hidden from every kernel
+    candidates |= {Path(os.path.abspath(p)).parent for p in submissions}
     git = masters.resolve().parent / ".git"
     if git.is_dir():
         candidates.add(git)
@@ -137,10 +141,88 @@ def _tail(path: Path, size: int = 2000) -> str:
         return ""
 
 
+class GradingInterrupted(Exception):
+    """The grading run received SIGTERM, SIGINT or SIGHUP: its workers and kernels were ended,
+    the finished rows kept and the others marked interrupted."""
+
+
+class _Workers:
+    """The live workers of this process's grading runs, so that a signal can end them all."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.live: dict[str, subprocess.Popen] = {}
+        self.stopped: set[str] = set()
+        self.signal_name = ""
+
+    def add(self, tag: str, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.live[tag] = proc
+            stopping = bool(self.signal_name)
+        if stopping:  # started while the run was being stopped
+            self.stop_all(self.signal_name)
+
+    def remove(self, tag: str) -> None:
+        with self.lock:
+            self.live.pop(tag, None)
+
+    def stop_all(self, signal_name: str) -> None:
+        """SIGKILL every live worker's session and every process carrying its kernel's tag."""
+        with self.lock:
+            self.signal_name = self.signal_name or signal_name
+            doomed = dict(self.live)
+            self.stopped |= set(doomed)
+        for tag, proc in doomed.items():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            kill_kernel_tree(None, tag)
+
+
+_WORKERS = _Workers()
+
+
+def _scratch_folder(label: str, mode: int = 0o711) -> Path:
+    """A fresh temporary folder of this grader: a worker's ``TMPDIR`` (the kernel's working
+    and socket folders go in it; 0711: traversable, not listable by kernels) or the run's
+    private folder (0700). It records the grader's process id, so that a later run can remove
+    it if this grader was killed outright (:func:`sweep_stale_scratch`)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{label}-"))
+    (folder / ".grader-pid").write_text(str(os.getpid()))
+    folder.chmod(mode)
+    return folder
+
+
+def sweep_stale_scratch(root: Path | None = None) -> list[Path]:
+    """Remove the scratch folders of graders that no longer run (killed with SIGKILL, say);
+    return them. A folder whose grader is alive, or whose owner is unknown, is kept."""
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        try:
+            pid = int((folder / ".grader-pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # that grader is alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | None, str]:
     """Run one worker; return (its last reported result or None, "" or why it ended badly)."""
+    from seqcourse.grading.sandbox import die_with_parent
+
+    scratch = _scratch_folder(job["tag"][-8:])
     env = dict(os.environ, **{FAST_ENV: "1", GRADING_ENV: "1"}, TF_CPP_MIN_LOG_LEVEL="3")
     env["SEQCOURSE_GRADER_TAG"] = job["tag"]
+    env["TMPDIR"] = str(scratch)
     read_fd, write_fd = os.pipe()
     log = private / f"worker-{job['tag']}.log"
     with open(log, "wb") as log_fh:
@@ -154,9 +236,14 @@ def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | 
                 pass_fds=(write_fd,),
                 start_new_session=True,
                 cwd=private,
+                preexec_fn=die_with_parent,  # the grader killed outright: the worker dies too
             )
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         finally:
             os.close(write_fd)
+    _WORKERS.add(job["tag"], proc)
     sink: list = []
     reader = threading.Thread(
         target=_read_results, args=(os.fdopen(read_fd, "r", encoding="utf-8", errors="replace"), sink),
@@ -180,8 +267,12 @@ def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | 
             pass
         proc.wait()
         kill_kernel_tree(None, job["tag"])  # the kernel and all it started
+        _WORKERS.remove(job["tag"])
+        shutil.rmtree(scratch, ignore_errors=True)
     reader.join(timeout=10)
-    if not problem and proc.returncode != 0:
+    if job["tag"] in _WORKERS.stopped:
+        problem = f"not graded: the grading run was interrupted ({_WORKERS.signal_name})"
+    elif not problem and proc.returncode != 0:
         tail = _tail(log).strip().splitlines()[-1:] or ["no output"]
         problem = f"not graded: the grading worker failed (exit {proc.returncode}: {tail[0][:200]})"
     return (sink[-1] if sink else None), problem
@@ -201,11 +292,11 @@ def grade_one(
     start = time.monotonic()
     own_private = private is None
     if own_private:
-        private = Path(tempfile.mkdtemp(prefix="seqcourse-grader-"))
+        private = _scratch_folder("private", 0o700)
     tag = TAG_PREFIX + secrets.token_hex(12)
     executed = private / f"{tag}.executed.ipynb"
     job = {
-        "submission": str(Path(submission).resolve()),
+        "submission": os.path.abspath(submission),  # a link is not resolved: the worker refuses it
         "master": str(Path(assignment.path).resolve()),
         "cell_timeout": cell_timeout,
         "total_timeout": total_timeout,
@@ -226,7 +317,12 @@ def grade_one(
     if result is None:
         result = SubmissionResult.blank(str(submission), assignment)
         problem = problem or "not graded: the grading worker left no result"
-    result.submission = str(submission)
+    result.submission, escaped = display_name(submission)
+    if escaped:
+        result.log.append(
+            "the submission's path is not valid UTF-8: it is written with \\xNN escapes for "
+            "the bytes that are not (and \\\\ for a backslash)"
+        )
     if problem:
         result.close(
             problem, "incomplete" if any(e.tests for e in result.exercises.values()) else "error"
@@ -260,14 +356,22 @@ def grade(
     """Grade ``submissions``; write ``out_dir/grades.csv`` and one JSON per submission.
 
     ``formats`` may add ``"gradescope"`` (``results.json`` for a single submission, else
-    ``<name>.results.json``); ``feedback`` writes ``<name>.feedback.md`` per submission."""
+    ``<name>.results.json``); ``feedback`` writes ``<name>.feedback.md`` per submission.
+
+    On SIGTERM, SIGINT or SIGHUP (in the main thread) every worker and kernel is killed, the
+    finished rows are kept, the others are marked interrupted, and :class:`GradingInterrupted`
+    is raised once ``grades.csv`` is written.
+
+    Raises:
+        GradingInterrupted: the run was stopped by a signal."""
     submissions = [Path(s) for s in submissions]
+    sweep_stale_scratch()
     master = resolve_master(submissions, assignment, Path(masters))
     parsed = read_assignment(master)
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     outs = [out_dir / _json_name(s, taken) for s in submissions]
-    private = Path(tempfile.mkdtemp(prefix="seqcourse-grader-"))
+    private = _scratch_folder("private", 0o700)
     hide = _hidden_paths(submissions, Path(masters), out_dir, private)
     progress(
         f"grading {len(submissions)} submission(s) of {parsed.name} ({parsed.total_points:g} points) with {jobs} job(s)"
@@ -275,15 +379,24 @@ def grade(
     results: list[SubmissionResult | None] = [None] * len(submissions)
     lock = threading.Lock()
     done = 0
+    csv_path = out_dir / "grades.csv"
+    pending = [_lost(s, parsed) for s in submissions]
+    try:  # every submission has its row from the start; finished ones replace theirs
+        rows = IncrementalCsv(csv_path, parsed, pending)
+    except OSError:  # e.g. grades.csv is a folder: write next to it, never lose the grades
+        csv_path = out_dir / f"grades-{secrets.token_hex(4)}.csv"
+        rows = IncrementalCsv(csv_path, parsed, pending)
 
     def work(i: int) -> None:
         nonlocal done
+        if _WORKERS.signal_name:  # the run is being stopped: start nothing new
+            return
         try:
             r = grade_one(
                 submissions[i], parsed, outs[i], cell_timeout, total_timeout, hide, private
             )
         except Exception as err:  # never lose a row
-            r = SubmissionResult.blank(str(submissions[i]), parsed)
+            r = SubmissionResult.blank(display_name(submissions[i])[0], parsed)
             r.close(
                 f"not graded: the grader failed ({type(err).__name__}: {str(err)[:200]})", "error"
             )
@@ -298,29 +411,56 @@ def grade(
             r.log.append(f"could not write feedback ({type(err).__name__})")
         with lock:
             done += 1
+            try:
+                rows.set(i, r)
+            except OSError as err:  # the full file is rewritten at the end
+                r.log.append(f"could not append to {csv_path.name} ({type(err).__name__})")
             progress(
-                f"[{done}/{len(submissions)}] {submissions[i]!s:.200}: {r.total:g}/{r.max_points:g} ({r.status}, {r.seconds:.1f} s)"
+                f"[{done}/{len(submissions)}] {r.submission:.200}: {r.total:g}/{r.max_points:g} ({r.status}, {r.seconds:.1f} s)"
             )
 
+    previous = _catch_stop_signals()
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             list(pool.map(work, range(len(submissions))))
     finally:
+        _restore_signals(previous)
         final = [
             r if r is not None else _lost(submissions[i], parsed) for i, r in enumerate(results)
         ]
-        csv_path = out_dir / "grades.csv"
-        try:
-            write_csv(final, parsed, csv_path)
-        except OSError:  # e.g. grades.csv is a folder: write next to it, never lose the grades
-            csv_path = out_dir / f"grades-{secrets.token_hex(4)}.csv"
-            write_csv(final, parsed, csv_path)
+        rows.finish(final)
         shutil.rmtree(private, ignore_errors=True)
     progress(f"wrote {csv_path}")
+    if _WORKERS.signal_name:
+        raise GradingInterrupted(f"stopped by {_WORKERS.signal_name}; rows written to {csv_path}")
     return final
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _catch_stop_signals() -> dict:
+    """Make SIGTERM, SIGINT and SIGHUP end every worker (see :class:`_Workers`); return the
+    handlers they replace. A second signal repeats the kill, it never waits on a child.
+    Only possible in the main thread; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    _WORKERS.signal_name, _WORKERS.stopped = "", set()
+
+    def stop(signum, frame):
+        _WORKERS.stop_all(signal.Signals(signum).name)
+
+    return {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 def _lost(submission: Path, assignment: Assignment) -> SubmissionResult:
-    r = SubmissionResult.blank(str(submission), assignment)
-    r.close("not graded: the grading run was interrupted", "error")
+    """The row of a submission the run did not grade (a placeholder until it is graded)."""
+    r = SubmissionResult.blank(display_name(submission)[0], assignment)
+    why = f" ({_WORKERS.signal_name})" if _WORKERS.signal_name else ""
+    r.close(f"not graded: the grading run ended before this submission was graded{why}", "error")
     return r

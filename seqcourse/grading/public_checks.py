@@ -125,10 +125,32 @@ def _integer(node):
     return "?"
 
 
+def bound_names(tree: ast.AST) -> set[str]:
+    """Names the code binds itself: assignment, loop, ``with``/``except`` and comprehension
+    targets, ``def`` and ``class`` names, parameters. (Imports are left out: an imported
+    name is judged by what it imports.)"""
+    names = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arguments):
+            every = [*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg]
+            names |= {a.arg for a in every if a is not None}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
 def banned_uses(source: str, apis, own=()) -> list[str]:
     """The names of ``apis`` that ``source`` refers to: names, attributes, imports, and strings,
-    also when built from pieces (``"last_" + "step"``) or dotted (``"module.name"``). A bare
-    name in ``own`` (the exercise's own functions, e.g. a recursive call) is the student's."""
+    also when built from pieces (``"last_" + "step"``) or dotted (``"module.name"``).
+
+    A bare name is resolved, not matched: one the source binds itself (a helper ``def scan``,
+    a variable ``gradients``, a parameter) or one in ``own`` (the exercise's own functions, e.g.
+    a recursive call) is the student's, not the API; what it is bound *to* is read like any
+    other code (``scan = keras.ops.associative_scan`` is found by its attribute)."""
     apis = set(apis)
     if not apis:
         return []
@@ -136,6 +158,7 @@ def banned_uses(source: str, apis, own=()) -> list[str]:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
         return []
+    own = set(own) | bound_names(tree)
     written_to = {
         id(n)
         for t in ast.walk(tree)

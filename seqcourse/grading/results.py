@@ -198,14 +198,18 @@ def _md(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a fresh, exclusively created temporary file."""
+def write_atomic(path: Path, text: str, sync: bool = False) -> None:
+    """Write ``text`` to ``path`` through a fresh, exclusively created temporary file
+    (``sync``: flushed to the disk before it replaces ``path``)."""
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:50]}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -220,26 +224,54 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def csv_header(assignment: Assignment) -> list[str]:
+    """The columns of ``grades.csv``: submission, status, one per exercise, total, max, reason."""
+    exercises = [f"{i} ({e.points:g})" for i, e in assignment.exercises.items()]
+    return ["submission", "status", *exercises, "total", "max", "reason"]
+
+
+def csv_row(result: SubmissionResult, assignment: Assignment) -> list[str]:
+    """One submission's row of ``grades.csv`` (see :func:`csv_header`)."""
+    ex = result.exercises
+    scores = [f"{ex[i].score:g}" if i in ex else "0" for i in assignment.exercises]
+    return [_cell(result.submission), result.status, *scores, f"{result.total:g}",
+            f"{result.max_points:g}", _cell(result.summary())]  # fmt: skip
+
+
 def write_csv(results: list[SubmissionResult], assignment: Assignment, path: str | Path) -> None:
     """One row per submission: status, one column per exercise, total, max and the reason."""
-    ids = list(assignment.exercises)
     fh = io.StringIO(newline="")
-    if True:
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "submission",
-                "status",
-                *[f"{i} ({assignment.exercises[i].points:g})" for i in ids],
-                "total",
-                "max",
-                "reason",
-            ]
-        )
-        for r in results:
-            scores = [f"{r.exercises[i].score:g}" if i in r.exercises else "0" for i in ids]
-            writer.writerow(
-                [_cell(r.submission), r.status, *scores, f"{r.total:g}", f"{r.max_points:g}",
-                 _cell(r.summary())]
-            )  # fmt: skip
+    writer = csv.writer(fh)
+    writer.writerow(csv_header(assignment))
+    writer.writerows(csv_row(r, assignment) for r in results)
     write_atomic(Path(path), fh.getvalue())
+
+
+class IncrementalCsv:
+    """``grades.csv`` that lists every submission at every moment of a run: it starts with a
+    placeholder row per submission (not graded yet), and each finished submission's row
+    replaces its placeholder at once, the whole file rewritten atomically and flushed to
+    disk. A run that is killed, even with SIGKILL, leaves every finished row and a row saying
+    "not graded" for each of the others."""
+
+    def __init__(self, path: Path, assignment: Assignment, placeholders: list[SubmissionResult]):
+        self.path, self.assignment = Path(path), assignment
+        self.results = list(placeholders)
+        self._write()
+
+    def _write(self) -> None:
+        fh = io.StringIO(newline="")
+        writer = csv.writer(fh)
+        writer.writerow(csv_header(self.assignment))
+        writer.writerows(csv_row(r, self.assignment) for r in self.results)
+        write_atomic(self.path, fh.getvalue(), sync=True)
+
+    def set(self, index: int, result: SubmissionResult) -> None:
+        """Put submission ``index``'s result in its row and rewrite the file."""
+        self.results[index] = result
+        self._write()
+
+    def finish(self, results: list[SubmissionResult]) -> None:
+        """Write the final rows (one per submission, in submission order)."""
+        self.results = list(results)
+        self._write()

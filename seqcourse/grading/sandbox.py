@@ -12,9 +12,12 @@
 * a **network namespace** with no interface up: no network (kernels talk over IPC sockets);
 * a **mount namespace** where the folders the grader names (masters, ``--out``, other
   submissions, the repository's ``.git``) are covered by empty read-only tmpfs mounts;
-* when the grader runs as **root**, the kernel runs as ``nobody`` with no supplementary groups
-  and ``no_new_privs``; its socket folder and working folder belong to ``nobody`` and sit in
-  a folder nobody can list.
+* when the grader runs as **root**, every kernel runs under an **identity of its own**: a
+  user and group id drawn for it alone from :data:`KERNEL_IDS` (ids that no account and no
+  file on the machine has), with no supplementary groups and ``no_new_privs``. Its socket
+  folder and its working folder (mode 0700: its ``HOME``, temporary folder, IPython, Jupyter,
+  Matplotlib and Keras folders, all created fresh) belong to that id alone, so no other
+  kernel — a classmate graded at the same time or before — can list, read or write them.
 
 Where ``unshare`` is not permitted the kernel runs without namespaces (a warning is logged);
 the process tree is still killed by session and run tag (see ``seqcourse.execution``).
@@ -26,12 +29,13 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import pwd
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 from traitlets import default
 
@@ -40,7 +44,9 @@ from seqcourse.execution import CurrentEnvKernelManager
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
-UNPRIVILEGED_USER = "nobody"
+KERNEL_IDS = range(2_000_000, 3_000_000)  # user and group ids of graded kernels, one each
+_given: set[int] = set()
+_given_lock = threading.Lock()
 
 
 def _prctl(option: int, value: int) -> None:
@@ -82,17 +88,22 @@ def _unshare_flags_cached(root: bool) -> list[str] | None:
     return None
 
 
-def unprivileged_ids() -> tuple[int, int] | None:
-    """(uid, gid) the kernel runs as when the grader is root; None otherwise."""
+def kernel_ids() -> tuple[int, int] | None:
+    """A fresh ``(uid, gid)`` for one kernel when the grader is root, never given to another
+    kernel of this grader (drawn at random from :data:`KERNEL_IDS`, so two graders on one
+    machine are very unlikely to meet either); None when not root or when this process's user
+    namespace does not map those ids (the kernel then runs as the grader's user)."""
     if os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam(UNPRIVILEGED_USER)
-    except KeyError:
-        return None
-    if not (_mapped(entry.pw_uid, "uid_map") and _mapped(entry.pw_gid, "gid_map")):
-        return None  # e.g. in a user namespace that maps only root
-    return entry.pw_uid, entry.pw_gid
+    with _given_lock:
+        while True:
+            uid = KERNEL_IDS.start + secrets.randbelow(len(KERNEL_IDS))
+            if uid not in _given:
+                break
+        if not (_mapped(uid, "uid_map") and _mapped(uid, "gid_map")):
+            return None  # e.g. in a user namespace that maps only root
+        _given.add(uid)
+    return uid, uid
 
 
 def _mapped(an_id: int, table: str) -> bool:
@@ -132,7 +143,9 @@ class SandboxKernelManager(CurrentEnvKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     def kernel_command_prefix(self) -> list[str]:
-        ids = unprivileged_ids()
+        if not hasattr(self, "_ids"):  # one identity per kernel, kept across restarts
+            self._ids = kernel_ids()
+        ids = self._ids
         if ids:
             for path in (self._socket_dir, self.connection_file, self.workdir):
                 if path and os.path.exists(path):

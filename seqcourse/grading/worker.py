@@ -69,6 +69,7 @@ from seqcourse.grading.public_checks import (
 )
 from seqcourse.grading.results import MISSING, NOT_ATTEMPTED, ExerciseScore, SubmissionResult
 from seqcourse.grading.sandbox import SandboxKernelManager, not_dumpable
+from seqcourse.grading.submission_files import NotARegularFile, read_regular
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
 PROBE_TIMEOUT = 15  # seconds a kernel gets to answer after an interrupt
@@ -253,10 +254,20 @@ def _probe_reply(cell) -> dict | None:
 def read_submission(path: Path, assignment: Assignment, result: SubmissionResult):
     """Read the notebook and check it belongs to ``assignment``; None (with reasons) if not."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        text = read_regular(path)  # no link followed, no pipe read: see submission_files
+    except NotARegularFile as err:
+        result.close(f"not graded: {err}", "error")
+        return None
+    except OSError as err:
+        result.close(f"not a readable file ({type(err).__name__})", "error")
+        return None
+    try:
+        nb = nbformat.reads(text.decode("utf-8"), as_version=4)
         cells = [c for c in nb.cells if c.cell_type == "code" and isinstance(c.source, str)]
-    except Exception as err:  # invalid JSON, not a notebook, unreadable file…
-        result.close(f"not a readable notebook ({type(err).__name__}: {str(err)[:200]})", "error")
+    except Exception as err:  # invalid JSON, not a notebook, not UTF-8…
+        # the reason names the error and where, never the file's content
+        where = f", line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
+        result.close(f"not a readable notebook ({type(err).__name__}{where})", "error")
         return None
     meta = nb.metadata.get(METADATA_KEY) if isinstance(nb.get("metadata"), dict) else None
     if meta is not None and not isinstance(meta, dict):

@@ -344,8 +344,9 @@ class SelectiveDecay(MinRecurrence):
     A large step writes the input and forgets the past; a step near 0 keeps the state — the
     input *selects* what is remembered, as in Mamba's selective scan. With ``delta`` fixed it
     is a linear time-invariant layer (S4D-style, real diagonal). ``lambda = exp(log_rate)`` is
-    learned, one per unit, initialised log-uniformly in [0.001, 0.1] so the units start with
-    time constants from 10 to 1,000 steps.
+    learned, one per unit, initialised log-uniformly in [0.001, 0.1]; with the initial step
+    ``delta = softplus(about 0) = 0.69`` the time constants ``1 / (lambda delta)`` start between
+    about 14 and 1,443 steps.
 
     Args: see :class:`MinRecurrence`. Weights: ``kernel`` ``(features, 2 units)`` (``u``,
     ``delta``), ``bias`` ``(2 units,)``, ``log_rate`` ``(units,)``.
