@@ -33,6 +33,7 @@ _TIMEOUT = "SeqcourseCellTimeout"
 DEFAULT_OUTPUT_CAP = 100_000  # characters of stream output kept per cell
 RICH_OUTPUT_CAP = 2_000_000  # characters of rich outputs (display data, results) kept per cell
 ERROR_CAP = 20_000  # characters of an error's message and traceback
+TOTAL_OUTPUT_CAP = 20_000_000  # characters of output of every kind kept for a whole notebook
 RUN_TAG = "SEQCOURSE_KERNEL_TAG"  # environment variable marking every process of one kernel
 
 
@@ -170,11 +171,13 @@ class CurrentEnvKernelManager(AsyncKernelManager):
 
 
 class CappedClient(NotebookClient):
-    """A NotebookClient that caps every kind of output per cell.
+    """A NotebookClient that caps every kind of output per cell and in total.
 
     Stream text past ``output_cap`` characters and rich outputs (display data, results, display
     updates) past ``RICH_OUTPUT_CAP`` are dropped with one note; error messages and tracebacks
-    are cut to ``ERROR_CAP``.
+    are cut to ``ERROR_CAP``. Once the outputs kept in the whole notebook reach
+    ``TOTAL_OUTPUT_CAP`` characters, every further output is dropped (one note), so many cells
+    of just-under-the-cap output cannot add up to an executed copy of hundreds of megabytes.
     ``on_progress(done, total)``, if given, is called after every executed code cell.
     """
 
@@ -187,6 +190,9 @@ class CappedClient(NotebookClient):
         self._stream_chars: dict[int, int] = {}
         self._rich_chars: dict[int, int] = {}
         self._rich_note: dict[int, bool] = {}
+        self.total_output_cap = TOTAL_OUTPUT_CAP
+        self._total_kept = 0
+        self._total_note = False
         self._last_reply = None
         self._on_progress = on_progress
         self._code_cells = sum(c.cell_type == "code" for c in nb.cells)
@@ -208,8 +214,22 @@ class CappedClient(NotebookClient):
         return super()._update_display_id(display_id, msg)
 
     def output(self, outs, msg, display_id, cell_index):
+        kept = self._capped_output(outs, msg, display_id, cell_index)
+        if kept is not None:
+            self._total_kept += len(json.dumps(kept, default=str))
+        return kept
+
+    def _capped_output(self, outs, msg, display_id, cell_index):
         kind = msg["msg_type"]
         content = msg["content"]
+        if kind in ("stream", "display_data", "execute_result", "error") and (
+            self._total_kept >= self.total_output_cap
+        ):
+            if not self._total_note:
+                self._total_note = True
+                note = "[seqcourse: the notebook's total output cap was reached; output dropped]\n"
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+            return None
         if kind in ("display_data", "execute_result") and self._too_big(cell_index, content):
             if not self._rich_note.get(cell_index):
                 self._rich_note[cell_index] = True

@@ -208,3 +208,57 @@ def bits_per_character(logits, targets) -> float:
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)
     return float(-picked.mean() / np.log(2))
+
+
+def clipped_precision(candidate, references, n: int) -> tuple[int, int]:
+    """BLEU's clipped n-gram counts of one candidate: (matches, candidate n-grams).
+
+    ``candidate``: a list of tokens; ``references``: a list of token lists. Each n-gram of the
+    candidate counts at most as often as it occurs in any single reference. The course's
+    reference for exercise 7.2 (``nltk.translate.bleu_score.modified_precision`` gives the same
+    fraction, unreduced).
+    """
+    from collections import Counter
+
+    def ngrams(words):
+        return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+
+    counts, most = ngrams(candidate), Counter()
+    for reference in references:
+        for gram, count in ngrams(reference).items():
+            most[gram] = max(most[gram], count)
+    return sum(min(c, most[g]) for g, c in counts.items()), sum(counts.values())
+
+
+def corpus_bleu(references, hypotheses, precision=clipped_precision, max_n: int = 4) -> float:
+    """Corpus BLEU-``max_n`` with uniform weights, computed from ``precision(candidate,
+    references, n) -> (matches, total)`` — pass your own clipped precision to score with it.
+
+    ``references``: per hypothesis, a list of token lists; ``hypotheses``: token lists. The
+    same definition as NLTK's ``corpus_bleu`` with ``SmoothingFunction().method1`` (an n whose
+    matches are 0 counts 0.1 of a match): clipped counts summed over the corpus per n, their
+    geometric mean (a sentence with no n-gram of some n adds one to that n's total, as in
+    NLTK), times the brevity penalty exp(1 - r / c) when the hypotheses' total length
+    c is below r, the sum of each hypothesis's closest reference length (the shorter on ties).
+
+    Raises:
+        ValueError: if the two lists differ in length.
+    """
+    if len(references) != len(hypotheses):
+        raise ValueError(
+            f"{len(references)} reference lists for {len(hypotheses)} hypotheses: one list each"
+        )
+    matches, totals = np.zeros(max_n), np.zeros(max_n)
+    hyp_length = ref_length = 0
+    for refs, hyp in zip(references, hypotheses, strict=True):
+        for n in range(1, max_n + 1):
+            m, t = precision(hyp, refs, n)
+            matches[n - 1] += m
+            totals[n - 1] += max(t, 1)  # as NLTK: a sentence without n-grams counts one
+        hyp_length += len(hyp)
+        ref_length += min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]
+    if matches[0] == 0 or hyp_length == 0:
+        return 0.0
+    precisions = np.where(matches > 0, matches, 0.1) / totals
+    penalty = 1.0 if hyp_length > ref_length else float(np.exp(1 - ref_length / hyp_length))
+    return penalty * float(np.exp(np.mean(np.log(precisions))))

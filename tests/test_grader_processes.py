@@ -73,3 +73,22 @@ def test_every_output_type_is_capped():
     assert all(size < 3_000_000 for size in sizes), sizes
     assert client.dropped_chars(nb.cells[0]) > 0
     assert "dropped" in nbformat.writes(nb)
+
+
+def test_outputs_are_capped_for_the_whole_notebook_too():
+    """Many cells of output just under the per-cell caps (once: a 199 MB executed copy)."""
+    from seqcourse.execution import RICH_OUTPUT_CAP, TOTAL_OUTPUT_CAP
+
+    just_under = RICH_OUTPUT_CAP - 1000
+    cell = f"from IPython.display import display\ndisplay({{'text/plain': 'x' * {just_under}}}, raw=True)"
+    cells = [nbformat.v4.new_code_cell(cell) for _ in range(2 * TOTAL_OUTPUT_CAP // just_under)]
+    cells.append(nbformat.v4.new_code_cell("print('after the cap')"))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    client = CappedClient(nb, allow_errors=True)
+    with client.setup_kernel():
+        for c in nb.cells:
+            client.run_cell(c, 60)
+    size = len(nbformat.writes(nb))
+    assert TOTAL_OUTPUT_CAP <= size < TOTAL_OUTPUT_CAP + 2 * RICH_OUTPUT_CAP, size
+    assert "total output cap was reached" in nbformat.writes(nb)
+    assert nb.cells[-1].outputs == []  # nothing past the cap, not even a short line

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -56,9 +59,11 @@ def _wait_for(condition, seconds: float) -> bool:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_a_stopped_run_leaves_no_process_no_folder_and_every_row(tmp_path, signum):
-    scratch = tmp_path / "tmp"  # the grader's temporary folder: its workers' folders go here
-    scratch.mkdir()
+def test_a_stopped_run_leaves_no_process_no_folder_and_every_row(tmp_path, request, signum):
+    # the grader's temporary folder (its workers' folders go there): short, as /tmp is, so
+    # that the kernels' socket paths stay within the 107 bytes a Unix socket path may have
+    scratch = Path(tempfile.mkdtemp(prefix="sqsig-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
     paths = []
     for student in ("ann", "bob"):
         nb = solved_copy()
@@ -69,14 +74,16 @@ def test_a_stopped_run_leaves_no_process_no_folder_and_every_row(tmp_path, signu
         paths.append(str(path))
     out = tmp_path / "grades"
     env = dict(os.environ, TMPDIR=str(scratch))
+    log = open(tmp_path / "grader.log", "wb")  # noqa: SIM115 (closed when the test ends)
     grader = subprocess.Popen(
         [sys.executable, "-m", "seqcourse.cli", "grade", *paths, "--out", str(out),
          "--masters", str(ROOT / "notebooks"), "--assignment", NAME[:-6], "--jobs", "2",
          "--timeout-cell", "900", "--timeout-total", "900"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        assert _wait_for(lambda: len(_pids_with(MARK, ("cmdline",))) == 2, 240), "no daemons"
+        started = _wait_for(lambda: len(_pids_with(MARK, ("cmdline",))) == 2, 240)
+        assert started, (tmp_path / "grader.log").read_text()[-3000:]
         grader.send_signal(signum)
         grader.wait(timeout=90)
     finally:

@@ -159,7 +159,11 @@ class SandboxKernelManager(CurrentEnvKernelManager):
             jail += ["--uid", str(ids[0]), "--gid", str(ids[1])]
             import seqcourse
 
-            for path in {sys.base_prefix, sys.prefix, os.path.dirname(seqcourse.__file__)}:
+            # Python, the course, and the kernel's own folders: a grader whose temporary folder
+            # sits in a private place (TMPDIR under a 0700 folder) must still start its kernels
+            needed = {sys.base_prefix, sys.prefix, os.path.dirname(seqcourse.__file__)}
+            needed |= {p for p in (self.workdir, self._socket_dir) if p}
+            for path in sorted(needed):
                 jail += ["--expose", os.path.realpath(path)]
         return (["unshare", *flags, "--"] if flags else []) + jail + ["--"]
 
@@ -201,14 +205,21 @@ def _expose(path: str, uid: int, workdir: str | None) -> None:
         st = os.stat(ancestor)
         if st.st_mode & 0o001 or (st.st_uid == uid and st.st_mode & 0o100):
             continue
-        stage = tempfile.mkdtemp(dir=workdir or "/tmp")
+        # the staging folder must stay reachable once `ancestor` is covered
+        bases = [b for b in (workdir, "/tmp", "/dev/shm", "/run") if b]
+        outside = [b for b in bases if not os.path.realpath(b).startswith(ancestor + os.sep)]
+        if not outside:
+            return
+        stage = tempfile.mkdtemp(dir=outside[0])
         if not _mount("--bind", child, stage):
+            os.rmdir(stage)
             return
         if _mount("-t", "tmpfs", "-o", "mode=0755,size=64k", "exposed", ancestor):
             os.makedirs(child, exist_ok=True)
             _mount("--move", stage, child)
         else:
             subprocess.run(["umount", stage], check=False, capture_output=True)
+        os.rmdir(stage)
 
 
 def _jail(argv: list[str]) -> None:
@@ -247,6 +258,9 @@ def _jail(argv: list[str]) -> None:
         os.setgid(gid)
     if uid is not None:
         os.setuid(uid)
+        # changing credentials clears the parent-death signal that `unshare --kill-child` set:
+        # arm it again, so that the kernel still dies with its launcher (and the grader)
+        die_with_parent()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if workdir:
         os.chdir(workdir)

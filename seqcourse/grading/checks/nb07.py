@@ -26,6 +26,9 @@ from seqcourse.grading.public_checks import (
 # the reference step and the searches that run it; the layer whose weights and context 7.1
 # computes (the probe's layer only gives scores, see _ScoresOnly)
 replaces("7.1", "attention_decoder_step", "greedy_search", "beam_search", "AdditiveAttention")
+replaces(
+    "7.2", "clipped_precision", "modified_precision", "corpus_bleu", "sentence_bleu", "bleu_score"
+)
 ATOL = 1e-4  # float32 in the kernel, float64 here
 SIZES = {"rows": 3, "vocab": 9, "embed": 4, "units": 5, "score_units": 3, "features": 6,
          "regions": 7, "combine": 4}  # fmt: skip
