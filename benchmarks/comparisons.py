@@ -465,7 +465,7 @@ def merge_results(rows: list[dict], notebooks: list[str], results_md: Path) -> N
         row = found[-1]
         runs.append(NotebookRun(stem, False, row["seconds"], row["error"], row["metrics"],
                                 targets.get(stem), {}))  # fmt: skip
-        notes.append(f"{stem} {row['finished']}")
+        notes.append(f"{stem} {row['finished'][:16].replace('T', ' ')}")
     fresh = render_report(runs, fast=False)
     table = {
         r.notebook: line for r, line in zip(runs, fresh.split("\n")[6 : 6 + len(runs)], strict=True)
