@@ -478,12 +478,12 @@ def merge_results(rows: list[dict], notebooks: list[str], results_md: Path) -> N
     lines = [
         table.get(line.split(" | ")[0].lstrip("| ").strip(), line) for line in head.split("\n")
     ]
-    head = "\n".join(lines).rstrip("\n")
-    head += (
-        "\n\nRows and sections of " + ", ".join(sorted(table)) + " come from the seed-0 runs of "
-        "`benchmarks/comparisons.py run` (the notebooks' default parameters; finished "
-        + "; ".join(notes)
-        + " UTC, same machine).\n"
+    marker = " come from the seed-0 runs of `benchmarks/comparisons.py run`"
+    head = "\n\n".join(p for p in "\n".join(lines).split("\n\n") if marker not in p)
+    machines = "; ".join(sorted({r["machine"] for r in rows if r.get("kind") == "seed"}))
+    head = head.rstrip("\n") + (
+        "\n\nRows and sections of " + ", ".join(sorted(table)) + marker + " (the notebooks' "
+        "default parameters; finished " + "; ".join(notes) + " UTC) on: " + machines + ".\n"
     )
     kept = ["## " + part.rstrip("\n") + "\n" for part in parts if part.split("\n")[0] not in table]
     by_name = {part.split("\n")[0][3:]: part for part in kept}
