@@ -351,6 +351,7 @@ def test_a_name_that_is_not_utf8_is_escaped_and_graded(graded):
     assert name_bytes(result.submission).endswith(original)
     assert os.path.exists(name_bytes(result.submission))
     assert any("not valid UTF-8" in line for line in result.log)
+    assert row["reason"].startswith("path not valid UTF-8")  # the row says so
     assert rows["master"]["total"] == "10"  # the classmate next to it
 
 

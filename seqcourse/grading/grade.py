@@ -318,6 +318,7 @@ def grade_one(
         result = SubmissionResult.blank(str(submission), assignment)
         problem = problem or "not graded: the grading worker left no result"
     result.submission, escaped = display_name(submission)
+    result.name_escaped = escaped
     if escaped:
         result.log.append(
             "the submission's path is not valid UTF-8: it is written with \\xNN escapes for "
@@ -461,6 +462,7 @@ def _restore_signals(previous: dict) -> None:
 def _lost(submission: Path, assignment: Assignment) -> SubmissionResult:
     """The row of a submission the run did not grade (a placeholder until it is graded)."""
     r = SubmissionResult.blank(display_name(submission)[0], assignment)
+    r.name_escaped = display_name(submission)[1]
     why = f" ({_WORKERS.signal_name})" if _WORKERS.signal_name else ""
     r.close(f"not graded: the grading run ended before this submission was graded{why}", "error")
     return r

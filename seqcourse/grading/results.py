@@ -75,6 +75,7 @@ class SubmissionResult:
     seconds: float = 0.0
     exercises: dict[str, ExerciseScore] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    name_escaped: bool = False  # the path is not valid UTF-8: ``submission`` holds \xNN escapes
 
     @classmethod
     def blank(cls, submission: str, assignment: Assignment) -> SubmissionResult:
@@ -101,10 +102,11 @@ class SubmissionResult:
 
     def summary(self) -> str:
         """The reason for the row: the submission-level problem, else each exercise short of full marks."""
+        note = ["path not valid UTF-8, written with \\xNN escapes"] if self.name_escaped else []
         if self.reason:
-            return self.reason
+            return "; ".join([*note, self.reason])
         short = [f"{e.id}: {e.status}" for e in self.exercises.values() if e.score < e.points]
-        return "; ".join(short)
+        return "; ".join(note + short)
 
     def to_dict(self) -> dict:
         data = asdict(self)
