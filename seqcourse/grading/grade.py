@@ -461,8 +461,9 @@ def _restore_signals(previous: dict) -> None:
 
 def _lost(submission: Path, assignment: Assignment) -> SubmissionResult:
     """The row of a submission the run did not grade (a placeholder until it is graded)."""
-    r = SubmissionResult.blank(display_name(submission)[0], assignment)
-    r.name_escaped = display_name(submission)[1]
+    name, escaped = display_name(submission)
+    r = SubmissionResult.blank(name, assignment)
+    r.name_escaped = escaped
     why = f" ({_WORKERS.signal_name})" if _WORKERS.signal_name else ""
     r.close(f"not graded: the grading run ended before this submission was graded{why}", "error")
     return r

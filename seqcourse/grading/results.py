@@ -241,12 +241,13 @@ def csv_row(result: SubmissionResult, assignment: Assignment) -> list[str]:
 
 
 def write_csv(results: list[SubmissionResult], assignment: Assignment, path: str | Path) -> None:
-    """One row per submission: status, one column per exercise, total, max and the reason."""
+    """One row per submission: status, one column per exercise, total, max and the reason
+    (written atomically and flushed to disk)."""
     fh = io.StringIO(newline="")
     writer = csv.writer(fh)
     writer.writerow(csv_header(assignment))
     writer.writerows(csv_row(r, assignment) for r in results)
-    write_atomic(Path(path), fh.getvalue())
+    write_atomic(Path(path), fh.getvalue(), sync=True)
 
 
 class IncrementalCsv:
@@ -262,11 +263,7 @@ class IncrementalCsv:
         self._write()
 
     def _write(self) -> None:
-        fh = io.StringIO(newline="")
-        writer = csv.writer(fh)
-        writer.writerow(csv_header(self.assignment))
-        writer.writerows(csv_row(r, self.assignment) for r in self.results)
-        write_atomic(self.path, fh.getvalue(), sync=True)
+        write_csv(self.results, self.assignment, self.path)
 
     def set(self, index: int, result: SubmissionResult) -> None:
         """Put submission ``index``'s result in its row and rewrite the file."""
