@@ -67,6 +67,7 @@ def _cmd_grade(args) -> int:
             jobs=args.jobs,
             cell_timeout=args.timeout_cell,
             total_timeout=args.timeout_total,
+            memory_gb=args.memory_gb,
             formats=("csv", *args.format),
             feedback=args.feedback,
         )
@@ -123,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
     p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
+    p.add_argument(
+        "--memory-gb",
+        type=float,
+        default=6,
+        help="resident memory a submission's kernel may hold, all its processes together",
+    )
     p.add_argument(
         "--feedback", action="store_true", help="also write a Markdown feedback file per student"
     )

@@ -58,6 +58,36 @@ def _has_tag(pid: int, tag: bytes) -> bool:
         return False
 
 
+def _tree(pid: int, table: list[tuple[int, int, int]]) -> set[int]:
+    """``pid``, the processes of its session and all their descendants, from ``table``."""
+    children: dict[int, list[int]] = {}
+    for p, _sid, ppid in table:
+        children.setdefault(ppid, []).append(p)
+    found: set[int] = set()
+    stack = [pid, *(p for p, sid, _ in table if sid == pid)]
+    while stack:
+        p = stack.pop()
+        if p not in found:
+            found.add(p)
+            stack.extend(children.get(p, []))
+    return found
+
+
+def tree_memory(pid: int) -> int:
+    """Resident memory in bytes of ``pid`` and every process of its tree (see :func:`_tree`);
+    0 where /proc cannot tell."""
+    if not os.path.isdir("/proc"):
+        return 0
+    total, page = 0, os.sysconf("SC_PAGE_SIZE")
+    for p in _tree(pid, list(_processes())):
+        try:
+            with open(f"/proc/{p}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def kill_kernel_tree(pid: int | None, tag: str | None = None) -> int:
     """SIGKILL the kernel ``pid``, its session, its descendants and every process whose
     environment carries ``RUN_TAG=tag`` (which catches detached, re-parented grandchildren
@@ -73,17 +103,7 @@ def kill_kernel_tree(pid: int | None, tag: str | None = None) -> int:
     killed = 0
     for _ in range(3):  # processes may fork while we look
         table = list(_processes())
-        children: dict[int, list[int]] = {}
-        for p, _sid, ppid in table:
-            children.setdefault(ppid, []).append(p)
-        doomed: set[int] = set()
-        if pid:
-            stack = [pid, *(p for p, sid, _ in table if sid == pid)]
-            while stack:
-                p = stack.pop()
-                if p not in doomed:
-                    doomed.add(p)
-                    stack.extend(children.get(p, []))
+        doomed = _tree(pid, table) if pid else set()
         if marker:
             doomed |= {p for p, _, _ in table if _has_tag(p, marker)}
         doomed.discard(os.getpid())

@@ -55,14 +55,15 @@ def make_dataset(split, shuffle: bool, batch_size: int, seed: int = 0) -> tf.dat
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def build_seq2seq(attention: bool) -> keras.Model:
+def build_seq2seq(attention: bool, attention_layer=AdditiveAttention) -> keras.Model:
     """Notebook 06's GRU encoder–decoder: letters (batch, letters) + decoder input
     (batch, steps) -> logits (batch, steps, phones).
 
     A bidirectional GRU encodes the letters; its final states, through ``bridge``, start the
     decoder GRU. With ``attention``, the decoder output at each step is the query of
     :class:`~seqcourse.layers.AdditiveAttention` over the encoder outputs (Luong-style wiring)
-    and ``combine`` mixes output and context before the logits. Layer names are what
+    and ``combine`` mixes output and context before the logits. ``attention_layer``: the class
+    of that layer (notebook 06 passes a subclass running the student's exercise 6.1). Layer names are what
     :func:`decoder_layers` and :func:`gru_encoder` look up.
     """
     layers = keras.layers
@@ -80,7 +81,7 @@ def build_seq2seq(attention: bool) -> keras.Model:
         y, initial_state=initial
     )
     if attention:
-        context, _ = AdditiveAttention(96, name="attention")(decoded, encoded)
+        context, _ = attention_layer(96, name="attention")(decoded, encoded)
         decoded = layers.Dense(DECODER_UNITS, activation="tanh", name="combine")(
             layers.Concatenate()([decoded, context])
         )

@@ -1,25 +1,26 @@
-"""Video models of notebook 09: the reference answer the lesson falls back on."""
+"""Video models of notebook 09: the per-frame mechanism the lesson falls back on."""
 
 from __future__ import annotations
 
 
-def cnn_gru_classifier(frame_encoder, num_classes: int, units: int = 64):
-    """Many-to-one over frames: ``frame_encoder`` (a Keras model, one frame (height, width,
-    channels) -> (features,)) applied to every frame by ``TimeDistributed``, a GRU reading the
-    frame features in order, and a softmax over ``num_classes`` from its final state.
+def per_frame(frame_model, clips):
+    """``frame_model`` on every frame of ``clips``, in one call: what
+    ``keras.layers.TimeDistributed`` does (the reference of notebook 09's exercise 9.1).
 
-    Returns a ``keras.Model``: clips (batch, time, height, width, channels), any number of
-    frames -> class probabilities (batch, num_classes).
+    Time is folded into the batch — clips ``(batch, time, height, width, channels)`` become
+    frames ``(batch * time, height, width, channels)`` — the frame model maps them to
+    ``(batch * time, features)``, and the result is unfolded to ``(batch, time, features)``.
+    Works in ``keras.ops`` on arrays and on symbolic tensors of unknown batch and time.
 
     Example:
-        >>> encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])
-        >>> model = cnn_gru_classifier(encoder, num_classes=3, units=4)
-        >>> tuple(model(np.zeros((2, 5, 8, 8, 1))).shape)
-        (2, 3)
+        >>> import keras, numpy as np
+        >>> flat = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])
+        >>> tuple(per_frame(flat, np.zeros((2, 5, 8, 8, 1), "float32")).shape)
+        (2, 5, 64)
     """
-    import keras
+    from keras import ops
 
-    clips = keras.Input((None, *frame_encoder.input_shape[1:]), name="clip")
-    features = keras.layers.TimeDistributed(frame_encoder)(clips)  # (batch, time, features)
-    state = keras.layers.GRU(units)(features)  # the final state only: many-to-one
-    return keras.Model(clips, keras.layers.Dense(num_classes, activation="softmax")(state))
+    batch, time = ops.shape(clips)[0], ops.shape(clips)[1]
+    frames = ops.reshape(clips, (-1, *clips.shape[2:]))  # (batch * time, height, width, ch)
+    features = frame_model(frames)  # (batch * time, features)
+    return ops.reshape(features, (batch, time, features.shape[-1]))

@@ -198,8 +198,15 @@ def test_ucf101_under_mock_data():
     assert set(labels.tolist()) <= set(range(101))
 
 
-def test_reference_cnn_gru_passes_the_judge_of_exercise_9_1():
-    from seqcourse.grading.checks.nb09 import assert_cnn_gru
-    from seqcourse.video import cnn_gru_classifier
+def test_reference_per_frame_passes_the_judge_of_exercise_9_1_and_equals_time_distributed():
+    import keras
 
-    assert_cnn_gru(cnn_gru_classifier, (5, 4, 1), features=3, units=2, classes=4, seed=1)
+    from seqcourse.grading.checks.nb09 import assert_per_frame
+    from seqcourse.video import per_frame
+
+    assert_per_frame(per_frame, (5, 4, 1), features=3, seed=1)
+    encoder = keras.Sequential([keras.Input((6, 5, 2)), keras.layers.Conv2D(3, 3),
+                                keras.layers.GlobalMaxPooling2D()])  # fmt: skip
+    clips = np.random.default_rng(0).random((2, 4, 6, 5, 2)).astype("float32")
+    expected = keras.layers.TimeDistributed(encoder)(clips)
+    np.testing.assert_allclose(per_frame(encoder, clips), expected, atol=1e-6)

@@ -250,6 +250,22 @@ KERAS_ANSWERS = {
 }
 
 
+# WON before (issue 42): a kernel that read a master sent its hidden tests back inside an
+# exception message, which landed in the grade JSON and the feedback. Here the student has the
+# text already (a leaked copy): it must still not come back from the grader.
+def _leak(hidden_line: str) -> str:
+    return f"""def rnn_cell_forward(x_t, h_prev, W_x, W_h, b):
+    raise ValueError({hidden_line!r})
+"""
+
+
+def _hidden_lines() -> list[str]:
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.worker import hidden_lines
+
+    return hidden_lines(read_assignment(MASTER))
+
+
 def _scenarios(out: Path) -> dict:
     s = {}
     s["master"] = nbformat.read(MASTER, as_version=4)
@@ -265,6 +281,7 @@ def _scenarios(out: Path) -> dict:
         i = solution_cells(s["array_like"])[ex]
         s["array_like"].cells[i].source = s["array_like"].cells[i].source.split("\ndef ")[0]
     s["read_master"] = _before(student_copy(), "1.1", READ_MASTER)
+    s["sends_hidden_text"] = _answer(student_copy(), "1.1", _leak(_hidden_lines()[0]))
     s["proc_mem"] = _before(student_copy(), "1.1", PROC_MEM)
     # partial inflation: a wrong 1.1 (ignores h_prev) with allclose and Keras poisoned
     wrong = solved_copy()
@@ -484,6 +501,21 @@ def test_odd_names_and_junk_in_out_do_not_break_the_run(hostile):
     odd = [k for k in rows if k.startswith("odd")]
     assert len(odd) == 1 and rows[odd[0]]["total"] == "0"
     assert rows[odd[0]]["submission"].startswith("/")  # not read as a spreadsheet formula
+
+
+def test_no_hidden_test_text_comes_back_in_a_grade_or_feedback(hostile):
+    _, results, out, _, _, _ = hostile
+    leaked = results["sends_hidden_text"]
+    assert _scores(leaked) == ZERO
+    assert "[hidden test text removed]" in json.dumps(leaked.to_dict())
+    texts = [(out / "grades.csv").read_text()] + [
+        p.read_text(errors="replace")
+        for p in out.glob("sends_hidden_text__*")
+        if p.suffix in (".json", ".md")  # its executed copy holds its own cells' source
+    ]
+    assert len(texts) == 3, texts
+    for line in _hidden_lines():
+        assert not any(line in text for text in texts), line
 
 
 def test_feedback_has_verdicts_and_no_hidden_source(hostile):

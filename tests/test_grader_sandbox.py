@@ -1,7 +1,9 @@
 """The sandbox a submission's kernel runs in, and the README's no-network recipe.
 
-What a kernel can see is tested from inside it: its user, the hidden folders, the processes
-and the network it can reach. Then the README's recipe, ``unshare --map-root-user --net
+What a kernel can see is tested from inside it: its user, the folders and files of the machine
+(masters where the grader was told, in the repository, a second checkout and a ``runs/``
+folder, all world-readable), its writable folders, the processes and the network it can
+reach. Then the README's recipe, ``unshare --map-root-user --net
 seqcourse grade …``, grades the master of notebook 01 to full marks.
 """
 
@@ -19,7 +21,13 @@ import nbformat
 import pytest
 
 from seqcourse.execution import CappedClient
-from seqcourse.grading.sandbox import KERNEL_IDS, SandboxKernelManager, kernel_ids, unshare_flags
+from seqcourse.grading.sandbox import (
+    KERNEL_IDS,
+    SandboxKernelManager,
+    kernel_ids,
+    unshare_flags,
+    view_paths,
+)
 
 ROOT = Path(__file__).parents[1]
 MASTER = ROOT / "notebooks" / "01_rnn_from_scratch.ipynb"
@@ -32,6 +40,17 @@ for name, path in PATHS.items():
         seen[name] = sorted(os.listdir(path))
     except OSError as err:
         seen[name] = type(err).__name__
+seen["read"] = []
+for path in FILES:
+    try:
+        seen["read"].append(open(path, "rb").read(20).decode("latin-1"))
+    except OSError as err:
+        seen["read"].append(type(err).__name__)
+try:
+    import keras, seqcourse, seqcourse.datasets  # noqa: F401
+    seen["imports"] = "ok"
+except Exception as err:
+    seen["imports"] = repr(err)
 try:
     open(os.path.join(PATHS["out"], "forged.json"), "w").write("{}")
     seen["wrote_out"] = True
@@ -51,33 +70,107 @@ needs_namespaces = pytest.mark.skipif(
 )
 
 
-@needs_namespaces
-def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path):
+def _run_in_kernel(source: str, workdir: str, timeout: float = 120) -> dict:
+    """Run ``source`` (which prints one JSON object) in a sandboxed kernel; that object."""
     import json
 
+    from seqcourse.grading.worker import _kernel_env
+
+    manager = type(
+        "M",
+        (SandboxKernelManager,),
+        {"workdir": workdir, "run_tag": "t-sbx", "kernel_env": _kernel_env(workdir)},
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = CappedClient(nb, kernel_manager_class=manager, allow_errors=True)
+    with client.setup_kernel():
+        assert client.run_cell(nb.cells[0], timeout) == "ok", nb.cells[0].outputs
+    printed = [o["text"] for o in nb.cells[0].outputs if o.get("name") == "stdout"]
+    return json.loads(printed[-1].strip().splitlines()[-1])
+
+
+@pytest.fixture
+def world_readable_copies():
+    """Masters where a careless machine keeps them: world-readable, in a second checkout and in
+    an executed copy under a ``runs/`` folder, outside any folder the grader names."""
+    base = Path(tempfile.mkdtemp(prefix="seqcourse-elsewhere-"))
+    os.chmod(base, 0o755)
+    for folder in ("checkout/notebooks", "checkout/runs"):
+        (base / folder).mkdir(parents=True)
+    shutil.copy(MASTER, base / "checkout" / "notebooks" / MASTER.name)
+    shutil.copy(MASTER, base / "checkout" / "runs" / "01.executed.ipynb")
+    for path in base.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@needs_namespaces
+def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path, world_readable_copies):
     out = tmp_path / "out"
     out.mkdir()
     (out / "grades.csv").write_text("secret")
     workdir = tempfile.mkdtemp(prefix="seqcourse-work-")
-    paths = {"masters": str(ROOT / "notebooks"), "out": str(out), "git": str(ROOT / ".git")}
-    hide = [p for p in paths.values() if os.path.isdir(p)]
-    manager = type(
-        "M", (SandboxKernelManager,), {"hide": hide, "workdir": workdir, "run_tag": "t-sbx"}
-    )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"PATHS = {paths!r}\n" + LOOK)])
-    client = CappedClient(nb, kernel_manager_class=manager, allow_errors=True)
+    checkout = world_readable_copies / "checkout"
+    paths = {"masters": str(ROOT / "notebooks"), "out": str(out), "git": str(ROOT / ".git"),
+             "repository": str(ROOT), "checkout": str(checkout),
+             "runs": str(checkout / "runs"), "home": os.path.expanduser("~")}  # fmt: skip
+    files = [str(MASTER), str(checkout / "notebooks" / MASTER.name),
+             str(checkout / "runs" / "01.executed.ipynb")]  # fmt: skip
+    look = f"PATHS = {paths!r}\nFILES = {files!r}\n" + LOOK
     try:
-        with client.setup_kernel():
-            assert client.run_cell(nb.cells[0], 60) == "ok", nb.cells[0].outputs
+        seen = _run_in_kernel(look, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    seen = json.loads(nb.cells[0].outputs[0]["text"])
-    assert seen["masters"] in ([], "PermissionError") and seen["out"] in ([], "PermissionError")
+    for name in ("masters", "out", "git", "checkout", "runs"):
+        assert seen[name] in ([], "FileNotFoundError", "PermissionError"), (name, seen[name])
+    home = paths["home"]  # only the way to Python's installation, if it lies there
+    on_the_way = {Path(p).relative_to(home).parts[0] for p in view_paths() if p.startswith(home)}
+    assert seen["home"] == "FileNotFoundError" or set(seen["home"]) <= on_the_way, seen["home"]
+    assert "notebooks" not in seen["repository"] and "runs" not in seen["repository"], seen
+    assert seen["read"] == ["FileNotFoundError"] * 3, seen["read"]  # not one byte of a master
+    assert seen["imports"] == "ok", seen["imports"]  # the course and Keras still import
     assert seen["wrote_out"] is False and (out / "grades.csv").read_text() == "secret"
     assert seen["network"] is False
     assert seen["pids"] <= 3  # itself (and its threads' helpers): not the grader's processes
     if os.geteuid() == 0:
         assert seen["uid"] in KERNEL_IDS
+
+
+SCRATCH = """
+import json, os, uuid
+name = "seqcourse-left-" + uuid.uuid4().hex
+wrote, full = {}, {}
+for folder in ("/tmp", "/var/tmp", "/dev/shm", os.getcwd()):
+    with open(os.path.join(folder, name), "wb") as fh:
+        fh.write(b"x" * 1_000_000)
+    wrote[folder] = os.path.getsize(os.path.join(folder, name))
+    os.remove(os.path.join(folder, name))
+for folder in ("/tmp", os.getcwd()):
+    try:
+        with open(os.path.join(folder, "big"), "wb") as fh:
+            for _ in range(1100):  # the kernel's folders share 1 GB
+                fh.write(b"x" * 1_000_000)
+        full[folder] = "no limit"
+    except OSError as err:
+        full[folder] = type(err).__name__
+for folder in ("/tmp", "/var/tmp", "/dev/shm", os.getcwd()):
+    open(os.path.join(folder, name), "w").write("left behind")
+print(json.dumps({"name": name, "wrote": wrote, "full": full, "cwd": os.getcwd()}))
+"""
+
+
+@needs_namespaces
+def test_the_kernels_writable_folders_are_private_capped_and_gone_after_it():
+    workdir = tempfile.mkdtemp(prefix="seqcourse-work-")
+    try:
+        seen = _run_in_kernel(SCRATCH, workdir)
+        assert seen["cwd"] == workdir and set(seen["wrote"].values()) == {1_000_000}
+        assert seen["full"] == {"/tmp": "OSError", workdir: "OSError"}, seen["full"]  # ENOSPC
+        for folder in ("/tmp", "/var/tmp", "/dev/shm", workdir):  # nothing left on the machine
+            assert not os.path.exists(os.path.join(folder, seen["name"])), folder
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @needs_namespaces
@@ -132,13 +225,20 @@ def test_a_kernel_cannot_reach_another_kernels_working_folder():
         os.chmod(folder, 0o700)
     seen = []
     try:
-        victim = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(os.getuid())")])
-        victim.cells.insert(0, nbformat.v4.new_code_cell("import os"))
+        victim = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell("import json, os"),
+                nbformat.v4.new_code_cell("print(os.getuid())"),
+                nbformat.v4.new_code_cell(
+                    "print(json.dumps([f for _, _, fs in os.walk(os.getcwd()) for f in fs]))"
+                ),
+            ]
+        )
         attacker = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(f"VICTIM = {folders[0]!r}\n" + PLANT)]
         )
         managers = [
-            type(f"M{i}", (SandboxKernelManager,), {"hide": [], "workdir": w, "run_tag": f"t-{i}"})
+            type(f"M{i}", (SandboxKernelManager,), {"workdir": w, "run_tag": f"t-{i}"})
             for i, w in enumerate(folders)
         ]
         victim_client = CappedClient(victim, kernel_manager_class=managers[0], allow_errors=True)
@@ -150,7 +250,12 @@ def test_a_kernel_cannot_reach_another_kernels_working_folder():
             seen = json.loads(attacker.cells[0].outputs[0]["text"])
             assert victim_client.run_cell(victim.cells[1], 60) == "ok"
             victim_uid = int(victim.cells[1].outputs[0]["text"])
-        assert seen["tried"] == {k: "PermissionError" for k in ("list", "startup", "file")}
+            assert victim_client.run_cell(victim.cells[2], 60) == "ok"
+            victim_files = json.loads(victim.cells[2].outputs[0]["text"])
+        # the victim's folder is not in the attacker's view (its own private /tmp may hold a
+        # folder of that name: it writes there, and nowhere the victim reads)
+        assert seen["tried"]["list"] in ("FileNotFoundError", "PermissionError"), seen
+        assert not any("spoil" in f for f in victim_files), victim_files
         assert victim_uid != seen["uid"] and {victim_uid, seen["uid"]} <= set(KERNEL_IDS)
         assert (
             os.listdir(folders[0]) == []

@@ -1,5 +1,6 @@
 """Public checks of every exercise against correct, wrong and unattempted answers."""
 
+import keras
 import numpy as np
 import pytest
 from test_checks_nb12 import odd_even_scan
@@ -145,10 +146,12 @@ def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=T
 
 
 def attention_weights(query, keys, w_query, w_key, v, mask):
-    scores = np.tanh(query @ w_query + keys @ w_key) @ v
-    exp = np.zeros_like(scores)
-    exp[mask] = np.exp(scores[mask] - scores[mask].max())
-    return exp / exp.sum()
+    ops = keras.ops
+    q = ops.matmul(query, w_query)[:, :, None, :]
+    k = ops.matmul(keys, w_key)[:, None, :, :]
+    scores = ops.where(mask[:, None, :], ops.sum(ops.tanh(q + k) * v, axis=-1), -np.inf)
+    exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+    return exp / ops.sum(exp, axis=-1, keepdims=True)
 
 
 def edit_distance(a, b):
@@ -215,14 +218,11 @@ def ctc_log_likelihood(log_probs, labels, blank=0, skip_equal=False, ends=(-1, -
     return float(np.log(sum(alpha[e] for e in ends)) + log_scale)
 
 
-def build_cnn_gru(frame_encoder, num_classes, units=64):
-    import keras
-
-    model = keras.Sequential([keras.Input((None, *frame_encoder.input_shape[1:]))])
-    model.add(keras.layers.TimeDistributed(frame_encoder))
-    model.add(keras.layers.GRU(units))
-    model.add(keras.layers.Dense(num_classes, activation="softmax"))
-    return model
+def apply_per_frame(frame_model, clips):
+    ops = keras.ops
+    batch, time = ops.shape(clips)[0], ops.shape(clips)[1]
+    features = frame_model(ops.reshape(clips, (-1, *clips.shape[2:])))
+    return ops.reshape(features, (batch, time, -1))
 
 
 def recursive_forecast(step, series, origins, window, horizon):
@@ -286,7 +286,7 @@ CORRECT = [
     ("7.2", clipped_precision),
     ("8.1", collapse),
     ("8.2", ctc_log_likelihood),
-    ("9.1", build_cnn_gru),
+    ("9.1", apply_per_frame),
     ("10.1", recursive_forecast),
     ("11.1", scaled_dot_product_attention),
     ("11.2", sinusoidal_positions),
@@ -600,25 +600,43 @@ def test_a_loss_that_counts_padding_is_diagnosed():
     assert "changes with the logits at padded steps" in results[3].message
 
 
-def _softmax_weights(query, keys, w_query, w_key, v, mask):
-    scores = np.tanh(query @ w_query + keys @ w_key) @ v
-    exp = np.exp(scores - scores.max())
-    return exp / exp.sum()
+def _numpy_scores(query, keys, w_query, w_key, v):
+    """(batch, Tq, T) additive scores in NumPy: right numbers, but not on symbolic tensors."""
+    return np.tanh((query @ w_query)[:, :, None] + (keys @ w_key)[:, None]) @ v
 
 
 def test_attention_that_ignores_the_mask_fails_only_the_mask_check():
-    results = run_public_checks("6.1", _softmax_weights)
-    assert [r.passed for r in results] == [True, False, True]
+    def unmasked(query, keys, w_query, w_key, v, mask):
+        ops = keras.ops
+        q = ops.matmul(query, w_query)[:, :, None, :]
+        scores = ops.sum(ops.tanh(q + ops.matmul(keys, w_key)[:, None]) * v, axis=-1)
+        exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+        return exp / ops.sum(exp, axis=-1, keepdims=True)
+
+    results = run_public_checks("6.1", unmasked)
+    assert [r.passed for r in results] == [True, False, True, False]
+    assert "padded steps" in results[1].message
 
 
 def test_attention_without_max_subtraction_fails_the_stability_check():
     def unstable(query, keys, w_query, w_key, v, mask):
-        exp = np.where(mask, np.exp(np.tanh(query @ w_query + keys @ w_key) @ v), 0.0)
-        return exp / exp.sum()
+        exp = np.where(mask[:, None], np.exp(_numpy_scores(query, keys, w_query, w_key, v)), 0)
+        return exp / exp.sum(axis=-1, keepdims=True)
 
     with np.errstate(over="ignore", invalid="ignore"):
         results = run_public_checks("6.1", unstable)
-    assert [r.passed for r in results] == [True, True, False]
+    assert [r.passed for r in results][:3] == [True, True, False]
+
+
+def test_a_numpy_only_attention_fails_only_the_traced_check_and_says_why():
+    def numpy_only(query, keys, w_query, w_key, v, mask):
+        scores = np.where(mask[:, None], _numpy_scores(query, keys, w_query, w_key, v), -np.inf)
+        exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        return exp / exp.sum(axis=-1, keepdims=True)
+
+    results = run_public_checks("6.1", numpy_only)
+    assert [r.passed for r in results] == [True, True, True, False]
+    assert "inside tf.function" in results[3].message and "keras.ops" in results[3].message
 
 
 def test_edit_distance_without_substitutions_fails():
@@ -716,65 +734,47 @@ def test_ctc_in_plain_probabilities_underflows_on_long_utterances():
         assert_ctc_log_likelihood(unscaled, seed=1)
 
 
-def _cnn_gru_variant(recurrent=None, activation="softmax"):
-    """A 9.1 builder with one classic mistake: another recurrent layer, or no softmax."""
+def test_per_frame_by_a_loop_over_frames_fails_the_fold_and_the_traced_checks():
+    def loop(frame_model, clips):
+        frames = [frame_model(clips[:, t]) for t in range(clips.shape[1])]
+        return keras.ops.stack(frames, axis=1)
 
-    def build(frame_encoder, num_classes, units=64):
-        import keras
-
-        clips = keras.Input((None, *frame_encoder.input_shape[1:]))
-        x = keras.layers.TimeDistributed(frame_encoder)(clips)
-        x = (recurrent or keras.layers.GRU)(units)(x)
-        return keras.Model(clips, keras.layers.Dense(num_classes, activation=activation)(x))
-
-    return build
+    results = run_public_checks("9.1", loop)
+    assert [r.passed for r in results] == [True, True, False, False]
+    assert "a loop over frames" in results[2].message
+    assert "unknown batch and time" in results[3].message
 
 
-def test_cnn_lstm_instead_of_gru_fails_the_gate_and_says_lstm():
-    import keras
+def test_per_frame_unfolded_time_major_is_named():
+    def time_major(frame_model, clips):
+        ops = keras.ops
+        batch, time = clips.shape[:2]
+        frames = ops.reshape(ops.transpose(clips, (1, 0, 2, 3, 4)), (-1, *clips.shape[2:]))
+        return ops.reshape(frame_model(frames), (batch, time, -1))
 
-    results = run_public_checks("9.1", _cnn_gru_variant(keras.layers.LSTM))
-    assert results[0].gate and not results[0].passed and "an LSTM" in results[0].message
-    assert not any(r.passed for r in results)
-
-
-def test_cnn_gru_without_reset_after_is_named():
-    import functools
-
-    import keras
-
-    gru = functools.partial(keras.layers.GRU, reset_after=False)
-    results = run_public_checks("9.1", _cnn_gru_variant(gru))
-    assert not results[0].passed and "reset_after=False" in results[0].message
+    results = run_public_checks("9.1", time_major)
+    assert results[0].passed and not results[1].passed
+    assert "unfold in the order you folded" in results[1].message
 
 
-def test_cnn_gru_reading_frames_backwards_fails():
-    import functools
+def test_per_frame_in_numpy_fails_only_the_traced_check():
+    def numpy_only(frame_model, clips):
+        clips = np.asarray(clips)
+        batch, time = clips.shape[:2]
+        features = frame_model(clips.reshape(batch * time, *clips.shape[2:]))
+        return np.asarray(features).reshape(batch, time, -1)
 
-    import keras
-
-    gru = functools.partial(keras.layers.GRU, go_backwards=True)
-    results = run_public_checks("9.1", _cnn_gru_variant(gru))
-    assert results[0].passed and not results[1].passed and not results[2].passed
-    assert "reverse order" in results[1].message
-
-
-def test_cnn_gru_without_softmax_fails():
-    results = run_public_checks("9.1", _cnn_gru_variant(activation=None))
-    assert results[0].passed and not results[1].passed and "softmax" in results[1].message
+    results = run_public_checks("9.1", numpy_only)
+    assert [r.passed for r in results] == [True, True, True, False]
 
 
-def test_cnn_gru_averaging_frames_fails_the_gate():
-    import keras
+def test_per_frame_on_the_whole_clip_fails_the_gate():
+    def whole_clip(frame_model, clips):  # passes 5-D clips: the frame model refuses them
+        return frame_model(clips)
 
-    def average(frame_encoder, num_classes, units=64):
-        clips = keras.Input((None, *frame_encoder.input_shape[1:]))
-        x = keras.layers.TimeDistributed(frame_encoder)(clips)
-        x = keras.layers.GlobalAveragePooling1D()(x)
-        return keras.Model(clips, keras.layers.Dense(num_classes, activation="softmax")(x))
-
-    results = run_public_checks("9.1", average)
-    assert not results[0].passed and "no GRU weights" in results[0].message
+    results = run_public_checks("9.1", whole_clip)
+    assert results[0].gate and not results[0].passed
+    assert "(n, height, width, channels)" in results[0].message
 
 
 def test_recursive_forecast_feeding_back_the_truth_fails():

@@ -88,29 +88,6 @@ def _json_name(path: Path, taken: set[str]) -> str:
     return name
 
 
-def _hidden_paths(
-    submissions: list[Path], masters: Path, out_dir: Path, private: Path
-) -> list[str]:
-    """Folders a kernel must not see: masters, results, other submissions, the repository's
-    history, the grader's own files. Never a folder the kernel needs (Python, seqcourse)."""
-    import seqcourse
-
-    needed = [Path(sys.prefix).resolve(), Path(seqcourse.__file__).resolve().parent]
-    needed.append(Path(tempfile.gettempdir()).resolve())
-    candidates = {masters.resolve(), out_dir.resolve(), private.resolve()}
-    # the folder that holds each submission, links not followed: a submission that is a link
-    # must not get its target's folder (say, the Python library) hidden from every kernel
-    candidates |= {Path(os.path.abspath(p)).parent for p in submissions}
-    git = masters.resolve().parent / ".git"
-    if git.is_dir():
-        candidates.add(git)
-
-    def safe(path: Path) -> bool:
-        return path.is_dir() and not any(n == path or path in n.parents for n in needed)
-
-    return sorted(str(p) for p in candidates if safe(p))
-
-
 def _read_results(stream, sink: list, cap: int = RESULT_CAP) -> None:
     """Read JSON lines from a worker's result pipe (at most ``cap`` bytes); keep the last."""
     read = 0
@@ -284,8 +261,8 @@ def grade_one(
     out: Path,
     cell_timeout: float,
     total_timeout: float,
-    hide: list[str] = (),
     private: Path | None = None,
+    memory_gb: float = 6,
 ) -> SubmissionResult:
     """Grade one submission in a worker process; always return a complete result (and write
     ``out`` and ``out``'s executed notebook when possible)."""
@@ -300,8 +277,8 @@ def grade_one(
         "master": str(Path(assignment.path).resolve()),
         "cell_timeout": cell_timeout,
         "total_timeout": total_timeout,
+        "memory_bytes": int(memory_gb * 2**30),
         "executed": str(executed),
-        "hide": list(hide) or _hidden_paths([Path(submission)], Path(assignment.path).parent, out.parent, private),
         "tag": tag,
     }  # fmt: skip
     try:
@@ -353,6 +330,7 @@ def grade(
     progress=print,
     formats: tuple[str, ...] = ("csv",),
     feedback: bool = False,
+    memory_gb: float = 6,
 ) -> list[SubmissionResult]:
     """Grade ``submissions``; write ``out_dir/grades.csv`` and one JSON per submission.
 
@@ -373,7 +351,6 @@ def grade(
     taken: set[str] = set()
     outs = [out_dir / _json_name(s, taken) for s in submissions]
     private = _scratch_folder("private", 0o700)
-    hide = _hidden_paths(submissions, Path(masters), out_dir, private)
     progress(
         f"grading {len(submissions)} submission(s) of {parsed.name} ({parsed.total_points:g} points) with {jobs} job(s)"
     )
@@ -394,7 +371,7 @@ def grade(
             return
         try:
             r = grade_one(
-                submissions[i], parsed, outs[i], cell_timeout, total_timeout, hide, private
+                submissions[i], parsed, outs[i], cell_timeout, total_timeout, private, memory_gb
             )
         except Exception as err:  # never lose a row
             r = SubmissionResult.blank(display_name(submissions[i])[0], parsed)

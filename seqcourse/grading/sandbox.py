@@ -3,15 +3,22 @@
 :class:`SandboxKernelManager` starts the kernel as::
 
     unshare [--user --map-root-user] --pid --fork --kill-child --mount-proc --mount --net -- \
-        python -m seqcourse.grading.sandbox --hide DIR… [--user nobody] --workdir DIR -- KERNEL…
+        python -m seqcourse.grading.sandbox --root DIR --read-only DIR… --writable DIR \
+        [--uid N --gid N] --workdir DIR -- KERNEL…
 
 * a **PID namespace**: the kernel is process 1 of its namespace, so when it ends (shut down,
   killed, or its launcher killed: each link has a parent-death signal) the Linux kernel kills
   every process it started, detached ``setsid`` grandchildren included; it cannot see the
   grader's or other students' processes (``/proc`` is its own);
 * a **network namespace** with no interface up: no network (kernels talk over IPC sockets);
-* a **mount namespace** where the folders the grader names (masters, ``--out``, other
-  submissions, the repository's ``.git``) are covered by empty read-only tmpfs mounts;
+* a **mount namespace** whose root is a new, nearly empty file system (``pivot_root``): the
+  system folders (``/usr``, ``/etc``, ``/lib``…), Python's installation and virtual
+  environment and the ``seqcourse`` package folder, all read-only; a few devices (``/dev/null``,
+  ``/dev/urandom``…), its own ``/proc``; the kernel's socket folder; and fresh size-capped
+  tmpfs file systems for its working folder, ``/tmp``, ``/var/tmp`` and ``/dev/shm``, private to
+  it and gone when it ends. Nothing else of the machine exists there: no master, hidden test,
+  executed copy, grade, other submission or other checkout of the course, wherever they lie
+  and whatever their permissions (see :func:`view_paths`);
 * when the grader runs as **root**, every kernel runs under an **identity of its own**: a
   user and group id drawn for it alone from :data:`KERNEL_IDS` (ids that no account and no
   file on the machine has), with no supplementary groups and ``no_new_privs``. Its socket
@@ -19,8 +26,11 @@
   Matplotlib and Keras folders, all created fresh) belong to that id alone, so no other
   kernel — a classmate graded at the same time or before — can list, read or write them.
 
-Where ``unshare`` is not permitted the kernel runs without namespaces (a warning is logged);
-the process tree is still killed by session and run tag (see ``seqcourse.execution``).
+Where ``unshare`` is not permitted the kernel runs without namespaces (a warning is logged in
+the result): it then sees the machine as the grader's user does. The process tree is still
+killed by session and run tag (see ``seqcourse.execution``). When namespaces are permitted
+but the view cannot be built, the kernel does not start (the grade says why): never a kernel
+that sees more than it should.
 Run as ``python -m seqcourse.grading.sandbox`` only by the kernel manager.
 """
 
@@ -118,10 +128,10 @@ def _mapped(an_id: int, table: str) -> bool:
 class SandboxKernelManager(CurrentEnvKernelManager):
     """A kernel manager that starts the kernel in the sandbox described in this module.
 
-    Set :attr:`hide` (folders the kernel must not see) and :attr:`workdir` before starting.
+    Set :attr:`workdir` (the kernel's working folder, the same path in its view) before
+    starting.
     """
 
-    hide: list[str] = []
     workdir: str = ""
     kernel_env: dict = {}
     namespaced = False
@@ -131,6 +141,7 @@ class SandboxKernelManager(CurrentEnvKernelManager):
             self._sandbox_parent = tempfile.mkdtemp(prefix="seqcourse-sandbox-")
             os.chmod(self._sandbox_parent, 0o711)  # traversable, not listable
             self._socket_dir = tempfile.mkdtemp(dir=self._sandbox_parent)
+            self._root_dir = tempfile.mkdtemp(dir=self._sandbox_parent)  # the view's mount point
         return self._socket_dir
 
     @default("ip")
@@ -153,18 +164,12 @@ class SandboxKernelManager(CurrentEnvKernelManager):
         flags = unshare_flags()
         self.namespaced = flags is not None
         jail = [sys.executable, "-m", "seqcourse.grading.sandbox", "--workdir", self.workdir]
-        for path in self.hide:
-            jail += ["--hide", path]
+        if flags:
+            jail += ["--root", self._root_dir, "--writable", self._socket_dir]
+            for path in view_paths():
+                jail += ["--read-only", path]
         if ids:
             jail += ["--uid", str(ids[0]), "--gid", str(ids[1])]
-            import seqcourse
-
-            # Python, the course, and the kernel's own folders: a grader whose temporary folder
-            # sits in a private place (TMPDIR under a 0700 folder) must still start its kernels
-            needed = {sys.base_prefix, sys.prefix, os.path.dirname(seqcourse.__file__)}
-            needed |= {p for p in (self.workdir, self._socket_dir) if p}
-            for path in sorted(needed):
-                jail += ["--expose", os.path.realpath(path)]
         return (["unshare", *flags, "--"] if flags else []) + jail + ["--"]
 
     def kernel_popen_kwargs(self) -> dict:
@@ -190,69 +195,131 @@ class SandboxKernelManager(CurrentEnvKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-def _mount(*args: str) -> bool:
-    return subprocess.run(["mount", *args], check=False, capture_output=True).returncode == 0
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+SCRATCH_SIZE = "1g"  # all a kernel may write: its working folder, /tmp, /var/tmp, /dev/shm
 
 
-def _expose(path: str, uid: int, workdir: str | None) -> None:
-    """Make ``path`` reachable for ``uid``: every ancestor it cannot traverse (e.g. a 0700
-    home folder holding the Python interpreter) is covered by a tmpfs holding only the way
-    to ``path`` (so the rest of that folder stays out of sight)."""
-    parts = os.path.realpath(path).split(os.sep)[1:]
-    for depth in range(len(parts) - 1):
-        ancestor = os.sep + os.sep.join(parts[: depth + 1])
-        child = os.path.join(ancestor, parts[depth + 1])
-        st = os.stat(ancestor)
-        if st.st_mode & 0o001 or (st.st_uid == uid and st.st_mode & 0o100):
-            continue
-        # the staging folder must stay reachable once `ancestor` is covered
-        bases = [b for b in (workdir, "/tmp", "/dev/shm", "/run") if b]
-        outside = [b for b in bases if not os.path.realpath(b).startswith(ancestor + os.sep)]
-        if not outside:
-            return
-        stage = tempfile.mkdtemp(dir=outside[0])
-        if not _mount("--bind", child, stage):
-            os.rmdir(stage)
-            return
-        if _mount("-t", "tmpfs", "-o", "mode=0755,size=64k", "exposed", ancestor):
-            os.makedirs(child, exist_ok=True)
-            _mount("--move", stage, child)
-        else:
-            subprocess.run(["umount", stage], check=False, capture_output=True)
-        os.rmdir(stage)
+def view_paths() -> list[str]:
+    """What a kernel needs beyond the system folders, read-only: Python's installation, the
+    virtual environment and its site-packages, and the ``seqcourse`` package folder — never the
+    folder around the package (a source checkout holds the masters and ``runs/``)."""
+    import sysconfig
+
+    import seqcourse
+
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(seqcourse.__file__)}
+    paths |= {sysconfig.get_path(kind) for kind in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths |= {os.path.dirname(os.path.realpath(sys.executable))}
+    found = {os.path.realpath(p) for p in paths if p and os.path.isdir(p)}
+    return sorted(found)
+
+
+def _run(*args: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise OSError(f"{' '.join(args)}: {done.stderr.strip()[:300]}")
+
+
+def _place(root: str, path: str, is_dir: bool = True) -> str:
+    """Create ``path`` inside the view being built at ``root``; the new mount point."""
+    target = root + path
+    if is_dir:
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()  # noqa: SIM115 (a mount point: an empty file)
+    return target
+
+
+def _bind(root: str, path: str, read_only: bool) -> None:
+    """Bind ``path`` (with the mounts under it: a user namespace refuses less) into the view."""
+    is_dir = os.path.isdir(path)
+    target = _place(root, path, is_dir)
+    _run("mount", "--rbind" if is_dir else "--bind", path, target)
+    if read_only:
+        _run("mount", "-o", "remount,bind,ro,nosuid,nodev", target)
+
+
+def build_view(root, read_only, writable, workdir, uid=None, gid=None) -> None:
+    """Inside a fresh mount namespace (as its root): make the file system the kernel sees —
+    a tmpfs at ``root`` holding only :data:`SYSTEM_PATHS` and ``read_only`` (read-only binds),
+    ``writable`` (the socket folder), :data:`DEVICES`, a new ``/proc``, and folders of one
+    fresh tmpfs of :data:`SCRATCH_SIZE` in all for ``workdir`` (owned by ``uid``), ``/tmp``,
+    ``/var/tmp`` and ``/dev/shm`` — then ``pivot_root`` into it and detach the old root.
+    OSError if any step fails."""
+    _run("mount", "--make-rprivate", "/")
+    _run("mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "seqcourse-view", root)
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):  # merged /usr: /bin -> usr/bin
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.isdir(path):
+            _bind(root, path, read_only=True)
+    scratch = _place(root, "/.scratch")
+    options = f"mode=0755,size={SCRATCH_SIZE},nosuid,nodev"
+    _run("mount", "-t", "tmpfs", "-o", options, "seqcourse-scratch", scratch)
+
+    def scratch_folder(path: str, mode: int, owner=None) -> None:
+        folder = os.path.join(scratch, path.strip("/").replace("/", "-"))
+        os.mkdir(folder)
+        os.chmod(folder, mode)
+        if owner and owner[0] is not None:
+            os.chown(folder, *owner)
+        _run("mount", "--bind", folder, _place(root, path))
+
+    for path in ("/tmp", "/var/tmp"):
+        scratch_folder(path, 0o1777)
+    _place(root, "/dev")
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            _bind(root, f"/dev/{name}", read_only=False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+        os.symlink(target, f"{root}/dev/{name}")
+    scratch_folder("/dev/shm", 0o1777)
+    _run("mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", _place(root, "/proc"))
+    covered: list[str] = []
+    for path in sorted(set(read_only)):  # parents first: a path inside a bound one is there
+        if not any(path == c or path.startswith(c + os.sep) for c in (*SYSTEM_PATHS, *covered)):
+            _bind(root, path, read_only=True)
+            covered.append(path)
+    for path in writable:
+        _bind(root, path, read_only=False)
+    scratch_folder(workdir, 0o700, (uid, gid))
+    os.chdir(root)
+    os.mkdir(".old")
+    _run("pivot_root", ".", ".old")
+    os.chdir("/")
+    for path in ("/.old", "/.scratch"):  # the binds of scratch folders stay
+        _run("umount", "-l", path)
+        os.rmdir(path)
+    _run("mount", "-o", "remount,ro,bind", "/")
 
 
 def _jail(argv: list[str]) -> None:
-    """Inside the namespaces: hide folders, drop privileges, become the kernel (exec)."""
+    """Inside the namespaces: build the kernel's view, drop privileges, become the kernel."""
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1 :]
-    hide, expose, uid, gid, workdir = [], [], None, None, None
-    i = 0
-    while i < len(options):
-        key, value = options[i], options[i + 1]
-        if key == "--hide":
-            hide.append(value)
-        elif key == "--expose":
-            expose.append(value)
+    read_only, writable, root, uid, gid, workdir = [], [], None, None, None, None
+    for key, value in zip(options[::2], options[1::2], strict=True):
+        if key == "--read-only":
+            read_only.append(value)
+        elif key == "--writable":
+            writable.append(value)
+        elif key == "--root":
+            root = value
         elif key == "--uid":
             uid = int(value)
         elif key == "--gid":
             gid = int(value)
         elif key == "--workdir":
             workdir = value
-        i += 2
-    if os.getpid() == 1:  # in our own mount namespace: cover the hidden folders
-        subprocess.run(["mount", "--make-rprivate", "/"], check=False, capture_output=True)
-        for path in hide:
-            if os.path.isdir(path):
-                subprocess.run(
-                    ["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0555", "hidden", path],
-                    check=False,
-                    capture_output=True,
-                )
-        if uid is not None:
-            for path in expose:
-                _expose(path, uid, workdir)
+    if root is not None:
+        try:
+            build_view(root, read_only, writable, workdir, uid, gid)
+        except OSError as err:  # fail closed: no kernel rather than one that sees too much
+            sys.stderr.write(f"seqcourse sandbox: the kernel's view could not be built: {err}\n")
+            sys.exit(70)
     if gid is not None:
         os.setgroups([])
         os.setgid(gid)

@@ -37,6 +37,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import nbformat
 import numpy as np
 from nbclient.exceptions import DeadKernelError
 
-from seqcourse.execution import CappedClient, KernelUnresponsive
+from seqcourse.execution import CappedClient, KernelUnresponsive, tree_memory
 from seqcourse.grading import plain, public_checks
 from seqcourse.grading.notebook_format import (
     BEGIN_HIDDEN,
@@ -73,6 +74,35 @@ from seqcourse.grading.submission_files import NotARegularFile, read_regular
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
 
 PROBE_TIMEOUT = 15  # seconds a kernel gets to answer after an interrupt
+MEMORY_BYTES = 6 * 2**30  # resident memory of a kernel's processes, all together
+
+
+class _MemoryWatch(threading.Thread):
+    """Stops (SIGKILL) a kernel whose processes hold more than ``cap`` bytes of resident
+    memory together, checked four times a second; ``exceeded`` then holds what it held."""
+
+    def __init__(self, km, cap: int):
+        super().__init__(daemon=True, name="memory-watch")
+        self.km, self.cap, self.exceeded = km, cap, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.25):
+            pid = getattr(self.km, "_kernel_pid", None)
+            used = tree_memory(pid) if pid else 0
+            if used > self.cap:
+                self.exceeded = used
+                self.km.kill_process_tree()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def reason(self, label: str) -> str:
+        return (
+            f"the kernel held {self.exceeded / 2**30:.1f} GiB of memory while running {label}, "
+            f"over the limit of {self.cap / 2**30:g} GiB, and was stopped"
+        )
 
 
 class _Stop(BaseException):
@@ -168,6 +198,7 @@ class _KernelSession:
         self.client, self.run_nb, self.result = client, run_nb, result
         self.start, self.cell_timeout, self.total_timeout = start, cell_timeout, total_timeout
         self.probes = 0
+        self.watch: _MemoryWatch | None = None
 
     def remaining(self) -> float:
         return self.total_timeout - (time.monotonic() - self.start)
@@ -181,8 +212,12 @@ class _KernelSession:
         try:
             outcome = self.client.run_cell(cell, limit, PROBE_TIMEOUT)
         except KernelUnresponsive as err:
+            if self.watch and self.watch.exceeded:
+                raise _Stop(self.watch.reason(label)) from err
             raise _Stop(f"the kernel stopped responding after {label} timed out") from err
         except DeadKernelError as err:
+            if self.watch and self.watch.exceeded:
+                raise _Stop(self.watch.reason(label)) from err
             raise _Stop(f"the kernel died while running {label} (a crash or os._exit)") from err
         if outcome == "timeout":
             self.result.log.append(f"{label} exceeded the time limit ({limit:.0f} s); interrupted")
@@ -622,8 +657,8 @@ def grade_submission(
     total_timeout: float,
     emit=lambda result: None,
     executed: Path | None = None,
-    hide: list[str] = (),
     tag: str = "",
+    memory_bytes: int = MEMORY_BYTES,
 ) -> SubmissionResult:
     """Execute ``path`` in a sandboxed kernel, judge each exercise here; return the result.
 
@@ -657,7 +692,7 @@ def grade_submission(
         manager = type(
             "SubmissionKernelManager",
             (SandboxKernelManager,),
-            {"hide": list(hide), "workdir": workdir, "kernel_env": _kernel_env(workdir),
+            {"workdir": workdir, "kernel_env": _kernel_env(workdir),
              "run_tag": tag or secrets.token_hex(8)},
         )  # fmt: skip
         client = CappedClient(
@@ -678,6 +713,8 @@ def grade_submission(
                 km = client.km
                 if not km.namespaced:
                     result.log.append("kernel ran without namespaces (unshare not permitted)")
+                session.watch = _MemoryWatch(km, memory_bytes)
+                session.watch.start()
                 for cell in list(run_nb.cells):
                     number = index_of[id(cell)]
                     cell.outputs = []
@@ -703,10 +740,15 @@ def grade_submission(
                 f"not graded: the grader failed ({type(err).__name__}: {str(err)[:200]})", "error"
             )
         finally:
+            if session.watch is not None:
+                session.watch.stop()
             if client.km is not None:
                 client.km.kill_process_tree()
         if executed is not None:
             try:
+                secret = hidden_lines(assignment)
+                for cell in run_nb.cells:
+                    cell.outputs = nbformat.from_dict(scrub(cell.get("outputs", []), secret))
                 nbformat.write(run_nb, executed)
             except Exception as err:
                 result.log.append(f"could not save the executed notebook ({type(err).__name__})")
@@ -715,6 +757,38 @@ def grade_submission(
     result.log.append(f"{session.probes} probe call(s) judged outside the kernel")
     emit(result)
     return result
+
+
+REDACTED = "[hidden test text removed]"
+
+
+def hidden_lines(assignment: Assignment) -> list[str]:
+    """The lines of the master's hidden tests long enough to be telling (12 characters or more,
+    stripped), longest first: text that must never come back in a grade or feedback."""
+    lines = {
+        line.strip()
+        for ex in assignment.exercises.values()
+        for block in ex.hidden_tests
+        for line in block.splitlines()
+        if len(line.strip()) >= 12
+    }
+    return sorted(lines, key=len, reverse=True)
+
+
+def scrub(value, lines: list[str]):
+    """``value`` (text, or lists and dicts of it) with every hidden-test line in ``lines``
+    replaced by :data:`REDACTED`: a kernel that got hold of hidden tests cannot send them back
+    inside an exception message or a probe's reply."""
+    if isinstance(value, str):
+        for line in lines:
+            if line in value:
+                value = value.replace(line, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [scrub(v, lines) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub(v, lines) for k, v in value.items()}
+    return value
 
 
 def _score(ex, cell_outcome: str, tests: list[CheckResult], cell_timeout: float) -> ExerciseScore:
@@ -752,13 +826,14 @@ def main(argv=None) -> int:
     not_dumpable()
     job = json.loads(sys.stdin.read(1_000_000))
     out = os.fdopen(args.result_fd, "w", encoding="utf-8")
-
-    def emit(result: SubmissionResult) -> None:
-        out.write(json.dumps({"result": result.to_dict()}) + "\n")
-        out.flush()
-
     os.environ[FAST_ENV] = os.environ[GRADING_ENV] = "1"
     assignment = read_assignment(job["master"])
+    secret = hidden_lines(assignment)
+
+    def emit(result: SubmissionResult) -> None:
+        out.write(json.dumps({"result": scrub(result.to_dict(), secret)}) + "\n")
+        out.flush()
+
     grade_submission(
         Path(job["submission"]),
         assignment,
@@ -766,8 +841,8 @@ def main(argv=None) -> int:
         float(job["total_timeout"]),
         emit,
         Path(job["executed"]) if job.get("executed") else None,
-        job.get("hide", []),
         job.get("tag", ""),
+        int(job.get("memory_bytes", MEMORY_BYTES)),
     )
     out.close()
     return 0

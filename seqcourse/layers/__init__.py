@@ -5,7 +5,7 @@ serialisable with ``get_config`` and round-trips through ``.keras`` files. Their
 the same names, shapes and order as Keras' built-in cells, so ``set_weights`` copies across.
 """
 
-from seqcourse.layers.attention import AdditiveAttention
+from seqcourse.layers.attention import AdditiveAttention, additive_attention_weights
 from seqcourse.layers.gated_cells import ScratchGRUCell, ScratchLSTMCell
 from seqcourse.layers.min_rnn import MinGRU, MinLSTM, SelectiveDecay
 from seqcourse.layers.rnn_cell import ScratchRNNCell
@@ -17,6 +17,7 @@ from seqcourse.layers.transformer import (
 
 __all__ = [
     "AdditiveAttention",
+    "additive_attention_weights",
     "MinGRU",
     "MinLSTM",
     "PositionalEmbedding",

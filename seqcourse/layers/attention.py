@@ -8,6 +8,35 @@ import keras
 from keras import ops
 
 
+def additive_scores(query, keys, w_query, w_key, v):
+    """Unnormalised scores ``(batch, query_steps, key_steps)``: ``v . tanh(q_i W_q + k_j W_k)``
+    (shapes as in :func:`additive_attention_weights`)."""
+    q = ops.matmul(query, w_query)[:, :, None, :]  # (batch, Tq, 1, units)
+    k = ops.matmul(keys, w_key)[:, None, :, :]  # (batch, 1, Tk, units)
+    return ops.sum(ops.tanh(q + k) * v, axis=-1)
+
+
+def additive_attention_weights(query, keys, w_query, w_key, v, mask):
+    """Additive attention weights for whole batches, in ``keras.ops`` (NumPy arrays or tensors).
+
+    Args:
+        query: ``(batch, query_steps, query_features)``.
+        keys: ``(batch, key_steps, key_features)``.
+        w_query: ``(query_features, units)``; ``w_key``: ``(key_features, units)``;
+            ``v``: ``(units,)``.
+        mask: bool ``(batch, key_steps)``; False marks padding.
+
+    Returns:
+        ``(batch, query_steps, key_steps)``: ``softmax_j(v . tanh(query_i W_q + key_j W_k))``
+        over the steps where ``mask`` is true, exactly 0 where it is false (a row with no
+        real step is all zeros). The course's reference of notebook 06's exercise 6.1.
+    """
+    scores = additive_scores(query, keys, w_query, w_key, v)
+    keep = ops.cast(mask, "bool")[:, None, :]
+    weights = ops.softmax(ops.where(keep, scores, ops.full_like(scores, -1e9)), axis=-1)
+    return weights * ops.cast(keep, weights.dtype)  # exact zeros, even on an all-padding row
+
+
 @keras.saving.register_keras_serializable(package="seqcourse")
 class AdditiveAttention(keras.layers.Layer):
     """Bahdanau-style additive attention with learned projections.
@@ -63,9 +92,17 @@ class AdditiveAttention(keras.layers.Layer):
 
     def scores(self, query, values):
         """Unnormalised scores ``(batch, query_steps, value_steps)``."""
-        q = ops.matmul(query, self.query_kernel)[:, :, None, :]  # (batch, Tq, 1, units)
-        k = ops.matmul(values, self.value_kernel)[:, None, :, :]  # (batch, 1, Tv, units)
-        return ops.sum(ops.tanh(q + k) * self.score_vector, axis=-1)
+        return additive_scores(
+            query, values, self.query_kernel, self.value_kernel, self.score_vector
+        )
+
+    def attention_weights(self, query, values, mask):
+        """Weights ``(batch, query_steps, value_steps)`` for a bool ``mask`` ``(batch,
+        value_steps)``: :func:`additive_attention_weights` with this layer's weights. A subclass
+        may compute them otherwise (notebook 06 plugs the student's exercise 6.1 in here)."""
+        return additive_attention_weights(
+            query, values, self.query_kernel, self.value_kernel, self.score_vector, mask
+        )
 
     def call(self, query, values, values_mask=None):
         if len(query.shape) != 3 or len(values.shape) != 3:
@@ -73,13 +110,9 @@ class AdditiveAttention(keras.layers.Layer):
                 "AdditiveAttention expects query (batch, query_steps, features) and values "
                 f"(batch, value_steps, features); got shapes {query.shape} and {values.shape}"
             )
-        scores = self.scores(query, values)
-        if values_mask is not None:
-            keep = ops.cast(values_mask, "bool")[:, None, :]
-            scores = ops.where(keep, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
-        if values_mask is not None:  # exact zeros on padding, even if a row is all padding
-            weights = weights * ops.cast(keep, weights.dtype)
+        if values_mask is None:
+            values_mask = ops.ones_like(values[:, :, 0], dtype="bool")
+        weights = self.attention_weights(query, values, ops.cast(values_mask, "bool"))
         return ops.matmul(weights, values), weights
 
     def compute_output_shape(self, query_shape, values_shape, values_mask_shape=None):

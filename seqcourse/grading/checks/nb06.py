@@ -7,69 +7,105 @@ import numpy as np
 
 from seqcourse.grading.public_checks import (
     CheckFailed,
+    as_array,
     assert_close,
     assert_shape,
     fresh_rng,
+    probe_with,
     public_check,
     replaces,
 )
 
 # The course's own code that answers each exercise (the checks' oracles among it): the layer
-# (6.1), the batch edit distance behind the error rates, TensorFlow's and NLTK's (6.2), the
+# and its functions, and Keras' softmax, which the exercise writes (6.1), the batch edit distance behind the error rates, TensorFlow's and NLTK's (6.2), the
 # reference step of the search (6.3).
-replaces("6.1", "AdditiveAttention")
+replaces("6.1", "AdditiveAttention", "additive_attention_weights", "additive_scores", "softmax")
 replaces("6.2", "edit_distances", "edit_distance", "token_error_rate", "sequence_error_rate",
          "closest_reference_distances")  # fmt: skip
 replaces("6.3", "beam_step")
 
 
 def _attention_case(seed: int, steps: int = 6):
+    """A batch of 2 words (``steps`` encoder steps) with 3 queries each, and the weights."""
     rng = fresh_rng(seed)
-    query, keys = rng.normal(size=5), rng.normal(size=(steps, 3))
+    query, keys = rng.normal(size=(2, 3, 5)), rng.normal(size=(2, steps, 3))
     w_query, w_key, v = rng.normal(size=(5, 4)), rng.normal(size=(3, 4)), rng.normal(size=4)
     return query, keys, w_query, w_key, v
 
 
-def _layer_weights(query, keys, w_query, w_key, v, mask):
-    from seqcourse.layers import AdditiveAttention
+def _reference_weights(query, keys, w_query, w_key, v, mask) -> np.ndarray:
+    """The judge's oracle: the course layer's weights function, in float64."""
+    from seqcourse.layers import additive_attention_weights
 
-    layer = AdditiveAttention(w_query.shape[1])
-    layer.build(query[None, None].shape, keys[None].shape)
-    layer.set_weights([w_query, w_key, v])
-    _, weights = layer(
-        query[None, None].astype("float32"), keys[None].astype("float32"), values_mask=mask[None]
-    )
-    return np.asarray(weights)[0, 0]
+    return np.asarray(additive_attention_weights(query, keys, w_query, w_key, v, mask))
+
+
+def traced_attention_probe(attention_weights, case, mask):
+    """Kernel side of 6.1's model check: ``attention_weights`` called inside a ``tf.function``
+    on float32 tensors of unknown batch and length (as ``model.fit`` calls it); its weights,
+    or ``{"traced_error": the error's last line}``."""
+    import tensorflow as tf
+
+    arrays = [np.asarray(a, "float32") for a in case]
+    specs = [tf.TensorSpec((None, None, a.shape[-1]), tf.float32) for a in arrays[:2]]
+    specs += [tf.TensorSpec(a.shape, tf.float32) for a in arrays[2:]]
+    specs.append(tf.TensorSpec((None, None), tf.bool))
+    try:
+        weights = tf.function(attention_weights, input_signature=specs)(*arrays, mask)
+        return {"weights": np.asarray(weights)}
+    except Exception as err:  # the student's code may raise anything when traced
+        return {"traced_error": ((str(err).strip().splitlines() or [""])[-1]).strip()[:300]}
 
 
 # ---------------------------------------------------------------- 6.1 attention_weights
 
 
-@public_check("6.1", "no padding: matches seqcourse.layers.AdditiveAttention and sums to one")
+@public_check("6.1", "no padding: matches seqcourse.layers.AdditiveAttention; rows sum to one")
 def _attention_unmasked(attention_weights):
     case = _attention_case(0)
-    mask = np.ones(6, bool)
-    weights = assert_shape(attention_weights(*case, mask), (6,), "weights")
-    assert_close(weights, _layer_weights(*case, mask), "attention weights", atol=1e-5)
+    mask = np.ones((2, 6), bool)
+    weights = assert_shape(attention_weights(*case, mask), (2, 3, 6), "weights")
+    assert_close(weights, _reference_weights(*case, mask), "attention weights", atol=1e-5)
 
 
 @public_check("6.1", "padded steps get weight exactly 0; the rest still sum to one")
 def _attention_masked(attention_weights):
     case = _attention_case(1)
-    mask = np.array([1, 1, 1, 1, 0, 0], bool)
-    weights = assert_shape(attention_weights(*case, mask), (6,), "weights")
-    if np.any(weights[~mask] != 0):
-        raise CheckFailed(f"padded steps 4 and 5 got weights {weights[~mask]}, expected 0")
-    assert_close(weights, _layer_weights(*case, mask), "attention weights", atol=1e-5)
+    mask = np.array([[1, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1]], bool)
+    weights = assert_shape(attention_weights(*case, mask), (2, 3, 6), "weights")
+    padded = np.broadcast_to(~mask[:, None, :], weights.shape)
+    if np.any(weights[padded] != 0):
+        raise CheckFailed(
+            "padded steps (word 0: steps 4-5, word 1: step 0) got nonzero weights: the mask is "
+            "(batch, steps), one row per word, and applies to every query of that word"
+        )
+    assert_close(weights, _reference_weights(*case, mask), "attention weights", atol=1e-5)
 
 
 @public_check("6.1", "large scores do not overflow (subtract the maximum before exp)")
 def _attention_stable(attention_weights):
     query, keys, w_query, w_key, v = _attention_case(2)
-    weights = np.asarray(attention_weights(query, keys, w_query, w_key, v * 1000, np.ones(6, bool)))
+    mask = np.ones((2, 6), bool)
+    weights = as_array(attention_weights(query, keys, w_query, w_key, v * 1000, mask), "weights")
     if not np.all(np.isfinite(weights)):
-        raise CheckFailed(f"scores of size ~1000 gave non-finite weights {weights}")
-    assert_close(weights.sum(), 1.0, "sum of the weights", atol=1e-6)
+        raise CheckFailed("scores of size ~1000 gave non-finite weights: subtract the maximum")
+    assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sums of the weights", 1e-6)
+
+
+@public_check("6.1", "runs on symbolic tensors inside tf.function, as the attention model calls it")
+def _attention_traced(attention_weights):
+    case = _attention_case(3, steps=7)
+    mask = np.array([[1] * 7, [1, 1, 1, 0, 0, 0, 0]], bool)
+    reply = probe_with(attention_weights, traced_attention_probe, case, mask)
+    if type(reply) is not dict:
+        raise CheckFailed("the traced call could not be probed: its probe sent back no data")
+    if type(reply.get("traced_error")) is str:
+        raise CheckFailed(
+            f"inside tf.function (as model.fit calls it) your function raised: "
+            f"{reply['traced_error']} — use keras.ops only (no np.asarray or NumPy functions)"
+        )
+    weights = assert_shape(reply.get("weights"), (2, 3, 7), "traced weights")
+    assert_close(weights, _reference_weights(*case, mask), "traced attention weights", atol=1e-4)
 
 
 # ---------------------------------------------------------------- 6.2 edit_distance

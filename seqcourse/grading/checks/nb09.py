@@ -1,11 +1,8 @@
-"""Public checks of notebook 09 (video activity recognition). Oracle of 9.1: Keras, the
-requested TimeDistributed(encoder) -> GRU -> Dense(softmax) model rebuilt by the judge with the
-student's model's weights and with weights it chooses."""
+"""Public checks of notebook 09 (video activity recognition). Oracle of 9.1: NumPy — the frame
+model the checks hand over is ``tanh(flatten(frame) @ W)`` with a ``W`` the judge draws, so the
+judge computes every frame's features itself, frame by frame."""
 
 from __future__ import annotations
-
-import contextlib
-import random
 
 import numpy as np
 
@@ -14,224 +11,202 @@ from seqcourse.grading.public_checks import (
     assert_close,
     assert_shape,
     fresh_rng,
-    is_model_run,
-    model_run,
     probe_with,
     public_check,
     replaces,
     require,
 )
 
-# frame height, width, channels; encoder features; GRU units; classes
-SIZES = (6, 5, 2, 4, 3, 7)
+FRAME = (4, 3, 2)  # height, width, channels of the checks' frames
+FEATURES = 5
 BATCH = 3
-FRAMES = (6, 3, 9)  # clip lengths: the model must take any number of frames
-ATOL = 2e-5  # float32 outputs of the same Keras computation, in two processes
+FRAMES = (6, 3, 9)  # clip lengths: the function must take any number of frames
+ATOL = 1e-5  # float32 computations against the judge's float64
 
-replaces("9.1", "cnn_gru_classifier")  # the reference the lesson falls back on
+replaces("9.1", "TimeDistributed", "per_frame")  # Keras' layer and the lesson's fallback
 
-# ---------------------------------------------------------------- 9.1 build_cnn_gru
+# ---------------------------------------------------------------- 9.1 apply_per_frame
 #
-# Probe (in the student's kernel): build a small frame encoder, pass it to the student's
-# builder, run the model on clips of several lengths with its own weights, then with weights
-# the grader chose. Judge (here): rebuild Input((None, h, w, c)) -> TimeDistributed(encoder)
-# -> GRU(units) -> Dense(classes, softmax) with the same weights and compare. A made-up output,
-# or weights that do not produce the outputs sent, fail.
+# Probe (in the student's kernel): hand the student's function a frame model that records the
+# shape of every call, on clips of several lengths, eagerly and inside a tf.function with
+# unknown batch and time. Judge (here): each frame's features, computed frame by frame in
+# NumPy; the calls the frame model saw (one, on all batch x time frames, is the fold).
 
 
-@contextlib.contextmanager
-def _lesson_seeds_kept():
-    """Keras draws the seed of every unseeded initializer from Python's ``random``: restore
-    its state after the models a check builds, so the lesson's own models start as they would
-    without the check."""
-    state = random.getstate()
-    try:
-        yield
-    finally:
-        random.setstate(state)
+class _FrameModel:
+    """The frame model of the checks: frames (n, h, w, c) -> tanh(flatten @ W) (n, features),
+    in ``keras.ops``; ``calls`` lists the shape of each call's input (None: unknown)."""
+
+    def __init__(self, w):
+        self.w, self.calls = np.asarray(w, "float32"), []
+
+    def __call__(self, frames):
+        from keras import ops
+
+        shape = [None if d is None else int(d) for d in frames.shape]
+        self.calls.append(shape)
+        if len(shape) != 4:
+            raise ValueError(
+                f"frame_model takes a batch of frames (n, height, width, channels); it was "
+                f"called on shape {tuple(shape)}"
+            )
+        return ops.tanh(ops.matmul(ops.reshape(frames, (-1, self.w.shape[0])), self.w))
 
 
-def _encoder(sizes):
-    """The frame encoder the checks hand to the builder: (h, w, c) frame -> (features,)."""
-    import keras
+def per_frame_probe(apply_per_frame, w, clips, traced_clips):
+    """Kernel side of 9.1 (see :func:`~seqcourse.grading.public_checks.probe_with`): for each
+    batch of ``clips`` (eagerly) and for ``traced_clips`` (inside a ``tf.function`` whose clips
+    have unknown batch and time), ``{"features": array, "calls": [shapes]}`` or, if it raised,
+    ``{"error": its last line, "calls": [...]}``."""
+    import tensorflow as tf
 
-    height, width, channels, features, _, _ = sizes
-    return keras.Sequential(
-        [
-            keras.Input((height, width, channels)),
-            keras.layers.Conv2D(features, 3, activation="relu"),
-            keras.layers.GlobalMaxPooling2D(),
-        ]
+    def run(call, *args):
+        model = _FrameModel(w)
+        try:
+            return {"features": np.asarray(call(model, *args)), "calls": model.calls}
+        except Exception as err:  # the student's code may raise anything
+            return {"error": ((str(err).strip().splitlines() or [""])[-1]).strip()[:300],
+                    "calls": model.calls}  # fmt: skip
+
+    replies = [run(apply_per_frame, np.asarray(c, "float32")) for c in clips]
+    traced = np.asarray(traced_clips, "float32")
+    spec = tf.TensorSpec((None, None, *traced.shape[2:]), tf.float32)
+    replies.append(
+        run(lambda model, c: tf.function(lambda x: apply_per_frame(model, x), [spec])(c), traced)
     )
-
-
-def cnn_gru_probe(build, sizes, clips, load):
-    """Kernel side of 9.1 (see :func:`~seqcourse.grading.public_checks.probe_with`): the
-    student's model's class, weights and outputs on each of ``clips``, then its outputs with
-    the weights ``load``. Plain data only."""
-    *_, units, classes = sizes
-    with _lesson_seeds_kept():
-        return model_run(build(_encoder(sizes), classes, units), clips, load)
-
-
-def _architecture(sizes, go_backwards=False, activation="softmax"):
-    """The model exercise 9.1 asks for, built by the judge (the oracle is Keras itself);
-    ``go_backwards`` and ``activation`` give the classic wrong variants, for diagnosis."""
-    import keras
-
-    height, width, channels, _, units, classes = sizes
-    clips = keras.Input((None, height, width, channels))
-    x = keras.layers.TimeDistributed(_encoder(sizes))(clips)
-    x = keras.layers.GRU(units, go_backwards=go_backwards)(x)
-    return keras.Model(clips, keras.layers.Dense(classes, activation=activation)(x))
-
-
-def _describe(sizes) -> str:
-    *_, units, classes = sizes
-    return f"TimeDistributed(frame_encoder) -> GRU({units}) -> Dense({classes}, softmax)"
+    return replies
 
 
 class _Observed:
-    """One probe of a student's builder: what it returned, and the judge's own model."""
+    """One probe of a student's ``apply_per_frame``: its replies and the judge's features."""
 
-    def __init__(self, build, sizes, seed: int):
+    def __init__(self, apply_per_frame, seed: int, frame=FRAME, features=FEATURES):
         rng = fresh_rng(seed)
-        self.sizes = tuple(sizes)
-        frame = sizes[:3]
-        self.clips = [rng.random((BATCH, t, *frame)).astype("float32") for t in FRAMES]
-        with _lesson_seeds_kept():
-            self.judge = _architecture(self.sizes)
-        self.load = [
-            (rng.normal(size=w.shape) * 0.5).astype("float32") for w in self.judge.get_weights()
-        ]
-        self.run = probe_with(build, cnn_gru_probe, self.sizes, self.clips, self.load)
-        _well_formed(self.run)
-
-    def recompute(self, weights, clip: int, **variant) -> np.ndarray:
-        """The judge's model (or a ``variant`` of it) with ``weights`` on clip batch ``clip``."""
-        with _lesson_seeds_kept():
-            model = _architecture(self.sizes, **variant) if variant else self.judge
-        model.set_weights(weights)
-        return np.asarray(model(self.clips[clip]), dtype="float64")
-
-
-def _well_formed(run) -> None:
-    """The probe's reply has the form cnn_gru_probe gives (the kernel may send anything)."""
-    if not is_model_run(run, len(FRAMES)):
-        raise CheckFailed("the model could not be probed: its probe sent back malformed data")
-
-
-def _shape_hint(want, got, units: int) -> str:
-    """The classic wrong recurrent layer, named from the weight shapes found."""
-    shapes = set(got)
-    if any(len(s) == 2 and s[1] == 4 * units for s in shapes):
-        return " (weights of width 4 x units: an LSTM; the exercise asks for a GRU)"
-    if (3 * units,) in shapes and (2, 3 * units) not in shapes:
-        return (
-            f" (a GRU bias of shape ({3 * units},): reset_after=False; keep Keras' default "
-            f"reset_after=True, whose bias has shape (2, {3 * units}))"
-        )
-    if not any(len(s) == 2 and s[1] == 3 * units for s in shapes):
-        return (
-            " (no GRU weights: a model that pools or averages the frames cannot tell an "
-            "activity from its reversal; read them with a GRU)"
-        )
-    return ""
-
-
-def _check_sizes(seen: _Observed) -> None:
-    run, units = seen.run, seen.sizes[4]
-    if not run["is_model"]:
-        raise CheckFailed(f"build_cnn_gru should return a keras.Model, got {run['type'][:80]}")
-    want = [tuple(w.shape) for w in seen.judge.get_weights()]
-    got = [tuple(w.shape) for w in run["weights"]]
-    if got != want:
-        raise CheckFailed(
-            f"expected {sum(int(np.prod(s)) for s in want)} weights in arrays of shapes {want} "
-            f"({_describe(seen.sizes)}), found {sum(int(np.prod(s)) for s in got)} in "
-            f"{got[:12]}{_shape_hint(want, got, units)}"
-        )
-    classes = seen.sizes[5]
-    for out, frames in zip(run["outputs"], FRAMES, strict=True):
-        if out.ndim == 3:
+        self.w = rng.normal(size=(int(np.prod(frame)), features)) / np.sqrt(np.prod(frame))
+        self.clips = [rng.random((BATCH, t, *frame)) for t in FRAMES]
+        self.traced = rng.random((BATCH + 1, FRAMES[0] + 1, *frame))
+        self.replies = probe_with(apply_per_frame, per_frame_probe, self.w, self.clips, self.traced)
+        if not _well_formed(self.replies, len(self.clips) + 1):
             raise CheckFailed(
-                f"the output has shape {out.shape}, one prediction per frame: many-to-one "
-                "keeps only the GRU's final state (return_sequences=False)"
+                "the function could not be probed: its probe sent back malformed data"
             )
-        assert_shape(out, (BATCH, classes), f"the output on clips of {frames} frames")
+
+    def expected(self, clips) -> np.ndarray:
+        """Each frame's features, one frame at a time (the judge's float64 oracle)."""
+        batch, time = clips.shape[:2]
+        out = np.zeros((batch, time, self.w.shape[1]))
+        for b in range(batch):
+            for t in range(time):
+                out[b, t] = np.tanh(clips[b, t].reshape(-1) @ self.w)
+        return out
 
 
-def _diagnose(seen: _Observed, out, weights, clip: int) -> str:
-    """Which classic mistake reproduces ``out``, if any."""
-    if not np.allclose(np.sum(out, axis=-1), 1, atol=1e-4) or np.any(out < 0):
-        return "the outputs are not probabilities: end with Dense(classes, softmax). "
-    if np.allclose(out, seen.recompute(weights, clip, go_backwards=True), atol=ATOL):
-        return "your GRU reads the frames in reverse order: keep go_backwards=False. "
+def _well_formed(replies, count: int) -> bool:
+    return (
+        type(replies) is list
+        and len(replies) == count
+        and all(
+            type(r) is dict
+            and type(r.get("calls")) is list
+            and (type(r.get("features")) is np.ndarray or type(r.get("error")) is str)
+            for r in replies
+        )
+    )
+
+
+def _features(seen: _Observed, index: int, what: str) -> np.ndarray:
+    reply = seen.replies[index]
+    if "error" in reply:
+        raise CheckFailed(f"{what}: your function raised {reply['error']}")
+    return reply["features"]
+
+
+def _check_shape(seen: _Observed) -> None:
+    clips = seen.clips[0]
+    out = _features(seen, 0, f"on clips {clips.shape}")
+    assert_shape(out, (*clips.shape[:2], seen.w.shape[1]), f"the features of clips {clips.shape}")
+
+
+def _diagnose(out, expected) -> str:
+    batch, time, features = expected.shape
+    time_major = expected.transpose(1, 0, 2).reshape(batch, time, features)
+    if out.shape == expected.shape and np.allclose(out, time_major, atol=1e-4):
+        return "the frames come back in the wrong places: unfold in the order you folded. "
     return ""
 
 
-def _compare(seen: _Observed, clip: int) -> None:
-    run = seen.run
-    if "load_error" in run:
-        raise CheckFailed(
-            f"weights of the requested sizes could not be loaded into your model "
-            f"({run['load_error']})"
-        )
-    frames = FRAMES[clip]
-    for out, weights, whose in [
-        (run["outputs"][clip], run["weights"], "its own weights"),
-        (run["loaded"][clip], seen.load, "weights the grader chose"),
-    ]:
-        expected = seen.recompute(weights, clip)
-        what = (
-            f"the output on clips of {frames} frames ({whose}), compared with "
-            f"{_describe(seen.sizes)} rebuilt with the same weights,"
-        )
+def _check_values(seen: _Observed) -> None:
+    require(_check_shape, seen)
+    for index, clips in enumerate(seen.clips):
+        out = _features(seen, index, f"on clips of {clips.shape[1]} frames")
+        expected = seen.expected(clips)
+        what = f"the features of clips of {clips.shape[1]} frames"
         try:
+            assert_shape(out, expected.shape, what)
             assert_close(out, expected, what, atol=ATOL)
         except CheckFailed as err:
-            raise CheckFailed(f"{_diagnose(seen, out, weights, clip)}{err}") from None
+            raise CheckFailed(f"{_diagnose(out, expected)}{err}") from None
 
 
-def _check_outputs(seen: _Observed) -> None:
-    require(_check_sizes, seen)
-    _compare(seen, 0)
+def _check_fold(seen: _Observed) -> None:
+    require(_check_shape, seen)
+    for index, clips in enumerate(seen.clips):
+        calls = seen.replies[index]["calls"]
+        batch, time = clips.shape[:2]
+        if len(calls) == batch * time or len(calls) == time:
+            raise CheckFailed(
+                f"on clips of {time} frames frame_model was called {len(calls)} times (a loop "
+                f"over frames): fold time into the batch and call it once on all "
+                f"{batch * time} frames"
+            )
+        if len(calls) != 1 or calls[0] != [batch * time, *clips.shape[2:]]:
+            raise CheckFailed(
+                f"on clips {clips.shape} frame_model should be called once, on "
+                f"({batch * time}, {', '.join(map(str, clips.shape[2:]))}); its calls saw "
+                f"{[tuple(c) for c in calls[:5]]}"
+            )
 
 
-def _check_lengths(seen: _Observed) -> None:
-    require(_check_sizes, seen)
-    for clip in range(1, len(FRAMES)):
-        _compare(seen, clip)
+def _check_traced(seen: _Observed) -> None:
+    require(_check_shape, seen)
+    out = _features(
+        seen,
+        len(seen.clips),
+        "inside tf.function with unknown batch and time (as model.fit calls it)",
+    )
+    expected = seen.expected(seen.traced)
+    what = "the features inside tf.function with unknown batch and time"
+    assert_shape(out, expected.shape, what)
+    assert_close(out, expected, what, atol=ATOL)
 
 
-def assert_cnn_gru(build, frame_shape, features: int, units: int, classes: int, seed: int = 0):
+def assert_per_frame(apply_per_frame, frame=(5, 4, 1), features: int = 3, seed: int = 0):
     """Every judgement of exercise 9.1 for other sizes (for hidden tests): CheckFailed if any
-    fails. ``frame_shape`` is (height, width, channels), each at least 3."""
-    seen = _Observed(build, (*frame_shape, features, units, classes), seed)
-    _check_sizes(seen)
-    _check_outputs(seen)
-    _check_lengths(seen)
+    fails. ``frame`` is (height, width, channels)."""
+    seen = _Observed(apply_per_frame, seed, tuple(frame), features)
+    for judge in (_check_shape, _check_values, _check_fold, _check_traced):
+        judge(seen)
+
+
+@public_check("9.1", "returns (batch, time, features) for clips of 6 frames", gate=True)
+def _per_frame_shape(apply_per_frame):
+    _check_shape(_Observed(apply_per_frame, 1))
 
 
 @public_check(
-    "9.1",
-    "returns a keras.Model with the requested weights (encoder, GRU, Dense) and one "
-    "prediction per clip (batch, classes)",
-    gate=True,
+    "9.1", "each frame's features are frame_model of that frame alone, for 3, 6 and 9 frames"
 )
-def _cnn_gru_sizes(build_cnn_gru):
-    _check_sizes(_Observed(build_cnn_gru, SIZES, 1))
+def _per_frame_values(apply_per_frame):
+    _check_values(_Observed(apply_per_frame, 2))
+
+
+@public_check("9.1", "frame_model is called once, on all batch x time frames folded together")
+def _per_frame_fold(apply_per_frame):
+    _check_fold(_Observed(apply_per_frame, 3))
 
 
 @public_check(
-    "9.1",
-    "maps clips to class probabilities as TimeDistributed(encoder) -> GRU -> Dense(softmax) "
-    "does (rebuilt by the checker with your model's weights)",
+    "9.1", "runs inside tf.function on clips of unknown batch and time, as model.fit calls it"
 )
-def _cnn_gru_outputs(build_cnn_gru):
-    _check_outputs(_Observed(build_cnn_gru, SIZES, 2))
-
-
-@public_check("9.1", "takes clips of any number of frames (3 and 9), read in order")
-def _cnn_gru_lengths(build_cnn_gru):
-    _check_lengths(_Observed(build_cnn_gru, SIZES, 3))
+def _per_frame_traced(apply_per_frame):
+    _check_traced(_Observed(apply_per_frame, 4))
