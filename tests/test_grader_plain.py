@@ -99,22 +99,28 @@ def test_probe_source_runs_and_matches_the_grader_side(capsys):
     assert value[1:] == ([1, 2.0], "ok")
 
 
-def _run_probe(scope, name, args):
+def _run_probe(scope, name, args, shipped=None):
     import IPython.display
 
     shown = []
     real = IPython.display.display
     IPython.display.display = lambda obj, raw=False: shown.append(obj)
     try:
-        scope["_seqcourse_probe"](name, plain.encode((args, {})), plain.PROBE_MIME)
+        scope["_seqcourse_probe"](name, plain.encode((args, {})), plain.PROBE_MIME, shipped)
     finally:
         IPython.display.display = real
     return shown[0][plain.PROBE_MIME]
 
 
-def test_probe_source_calls_a_course_probe_with_the_students_function():
-    """A name "probe:module:qualname@name" calls that probe with the student's function;
-    an error raised by that function is still the student's own."""
+def test_probe_source_calls_a_shipped_probe_with_the_students_function():
+    """A name "probe:qualname@name" calls that probe of the source sent with the call (the
+    probes module, which the kernel cannot import) with the student's function; an error
+    raised by that function is still the student's own."""
+    import inspect
+
+    from seqcourse.grading import probes
+
+    shipped = inspect.getsource(probes)
     scope = {}
     exec(plain.PROBE_SOURCE, scope)
     scope["sample"] = lambda logits, temperature, rng: int(np.argmax(logits))
@@ -124,12 +130,13 @@ def test_probe_source_calls_a_course_probe_with_the_students_function():
 
     scope["stub"] = stub
     rng = plain.rng_state(np.random.default_rng(0))
-    name = "probe:seqcourse.grading.checks.nb04:sampler_probe@"
-    reply = _run_probe(scope, name + "sample", [[(np.array([0.0, 3.0]), 1.0, 4)], rng])
+    name = "probe:sampler_probe@"
+    reply = _run_probe(scope, name + "sample", [[(np.array([0.0, 3.0]), 1.0, 4)], rng], shipped)
     np.testing.assert_array_equal(plain.decode(reply["value"])["draws"][0], [1, 1, 1, 1])
-    reply = _run_probe(scope, name + "stub", [[(np.zeros(2), 1.0, 4)], rng])
+    reply = _run_probe(scope, name + "stub", [[(np.zeros(2), 1.0, 4)], rng], shipped)
     assert reply["error"] == "NotImplementedError" and reply["own"] is True
-    reply = _run_probe(scope, name + "missing", [[], rng])
+    assert "sampler_probe" not in scope  # the probe lived only for its call
+    reply = _run_probe(scope, name + "missing", [[], rng], shipped)
     assert reply["error"] == "NameError" and "missing is not defined" in reply["message"]
 
 

@@ -51,6 +51,11 @@ try:
     seen["imports"] = "ok"
 except Exception as err:
     seen["imports"] = repr(err)
+try:  # the grader's checks, probes and oracles
+    import seqcourse.grading.checks.nb03  # noqa: F401
+    seen["grading"] = "imported"
+except ImportError as err:
+    seen["grading"] = str(err)
 try:
     open(os.path.join(PATHS["out"], "forged.json"), "w").write("{}")
     seen["wrote_out"] = True
@@ -130,6 +135,7 @@ def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path, world_r
     assert "notebooks" not in seen["repository"] and "runs" not in seen["repository"], seen
     assert seen["read"] == ["FileNotFoundError"] * 3, seen["read"]  # not one byte of a master
     assert seen["imports"] == "ok", seen["imports"]  # the course and Keras still import
+    assert "does not exist in a graded kernel" in seen["grading"], seen["grading"]
     assert seen["wrote_out"] is False and (out / "grades.csv").read_text() == "secret"
     assert seen["network"] is False
     assert seen["pids"] <= 3  # itself (and its threads' helpers): not the grader's processes

@@ -398,26 +398,6 @@ def probe_with(answer, probe, *args, **kwargs):
     return run(probe, args, kwargs)
 
 
-def model_run(model, inputs, load) -> dict:
-    """Kernel side of a model probe: ``model``'s class, its outputs on each of ``inputs`` and
-    its weights, then its outputs with the weight arrays ``load`` (the grader's choice) loaded
-    instead, or why they could not be. Plain data only; a judge checks its form."""
-    import keras
-
-    run = {"type": type(model).__name__, "is_model": isinstance(model, keras.Model)}
-    if not run["is_model"]:
-        return run
-    run["outputs"] = [np.asarray(model(x)) for x in inputs]
-    run["weights"] = [np.asarray(w) for w in model.get_weights()]
-    try:
-        model.set_weights(load)
-    except Exception as err:  # other sizes: the judge says which
-        run["load_error"] = f"{type(err).__name__}: {err}"[:300]
-    else:
-        run["loaded"] = [np.asarray(model(x)) for x in inputs]
-    return run
-
-
 def require(gate, *args) -> None:
     """Run the gate check ``gate(*args)`` before a comparison; if it fails, CheckFailed saying
     the comparison was not made (the gate's own check gives the reason)."""
@@ -439,7 +419,7 @@ def _arrays(value, count: int) -> bool:
 
 
 def is_model_run(run, inputs: int) -> bool:
-    """Does ``run`` have the form :func:`model_run` gives for ``inputs`` input batches? (The
+    """Does ``run`` have the form :func:`seqcourse.grading.probes.model_run` gives for ``inputs`` input batches? (The
     kernel may send anything; a judge checks the form before it reads a value.)"""
     if type(run) is not dict or type(run.get("type")) is not str:
         return False

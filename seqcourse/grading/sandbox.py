@@ -14,11 +14,13 @@
 * a **mount namespace** whose root is a new, nearly empty file system (``pivot_root``): the
   system folders (``/usr``, ``/etc``, ``/lib``…), Python's installation and virtual
   environment and the ``seqcourse`` package folder, all read-only; a few devices (``/dev/null``,
-  ``/dev/urandom``…), its own ``/proc``; the kernel's socket folder; and fresh size-capped
-  tmpfs file systems for its working folder, ``/tmp``, ``/var/tmp`` and ``/dev/shm``, private to
-  it and gone when it ends. Nothing else of the machine exists there: no master, hidden test,
-  executed copy, grade, other submission or other checkout of the course, wherever they lie
-  and whatever their permissions (see :func:`view_paths`);
+  ``/dev/urandom``…), its own ``/proc``; the kernel's socket folder; and one fresh tmpfs of
+  :data:`SCRATCH_SIZE` for its working folder, ``/tmp``, ``/var/tmp`` and ``/dev/shm``,
+  private to it and gone when it ends. ``seqcourse/grading`` (the grader's checks, probes and
+  oracles) is replaced there by a package that refuses to be imported (probes arrive with
+  each call, see :mod:`seqcourse.grading.probes`). Nothing else of the machine exists there:
+  no master, hidden test, executed copy, grade, other submission or other checkout of the
+  course, wherever they lie and whatever their permissions (see :func:`view_paths`);
 * when the grader runs as **root**, every kernel runs under an **identity of its own**: a
   user and group id drawn for it alone from :data:`KERNEL_IDS` (ids that no account and no
   file on the machine has), with no supplementary groups and ``no_new_privs``. Its socket
@@ -168,6 +170,7 @@ class SandboxKernelManager(CurrentEnvKernelManager):
             jail += ["--root", self._root_dir, "--writable", self._socket_dir]
             for path in view_paths():
                 jail += ["--read-only", path]
+            jail += ["--cover", grading_folder()]
         if ids:
             jail += ["--uid", str(ids[0]), "--gid", str(ids[1])]
         return (["unshare", *flags, "--"] if flags else []) + jail + ["--"]
@@ -215,6 +218,17 @@ def view_paths() -> list[str]:
     return sorted(found)
 
 
+COVER_INIT = (
+    "raise ImportError('seqcourse.grading (the checks, probes and oracles of the grader) does "
+    "not exist in a graded kernel: write the exercise with your own code')\n"
+)
+
+
+def grading_folder() -> str:
+    """The ``seqcourse/grading`` folder: covered in a kernel's view (see :func:`build_view`)."""
+    return os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _run(*args: str) -> None:
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -241,13 +255,14 @@ def _bind(root: str, path: str, read_only: bool) -> None:
         _run("mount", "-o", "remount,bind,ro,nosuid,nodev", target)
 
 
-def build_view(root, read_only, writable, workdir, uid=None, gid=None) -> None:
+def build_view(root, read_only, writable, workdir, uid=None, gid=None, cover=()) -> None:
     """Inside a fresh mount namespace (as its root): make the file system the kernel sees —
     a tmpfs at ``root`` holding only :data:`SYSTEM_PATHS` and ``read_only`` (read-only binds),
     ``writable`` (the socket folder), :data:`DEVICES`, a new ``/proc``, and folders of one
     fresh tmpfs of :data:`SCRATCH_SIZE` in all for ``workdir`` (owned by ``uid``), ``/tmp``,
-    ``/var/tmp`` and ``/dev/shm`` — then ``pivot_root`` into it and detach the old root.
-    OSError if any step fails."""
+    ``/var/tmp`` and ``/dev/shm``; each package folder of ``cover`` replaced by one whose
+    ``__init__.py`` refuses the import (:data:`COVER_INIT`) — then ``pivot_root`` into it and
+    detach the old root. OSError if any step fails."""
     _run("mount", "--make-rprivate", "/")
     _run("mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "seqcourse-view", root)
     for path in SYSTEM_PATHS:
@@ -283,6 +298,12 @@ def build_view(root, read_only, writable, workdir, uid=None, gid=None) -> None:
         if not any(path == c or path.startswith(c + os.sep) for c in (*SYSTEM_PATHS, *covered)):
             _bind(root, path, read_only=True)
             covered.append(path)
+    for path in cover:
+        target = root + path
+        _run("mount", "-t", "tmpfs", "-o", "mode=0755,size=64k,nosuid,nodev", "covered", target)
+        with open(os.path.join(target, "__init__.py"), "w") as fh:
+            fh.write(COVER_INIT)
+        _run("mount", "-o", "remount,ro,nosuid,nodev", target)
     for path in writable:
         _bind(root, path, read_only=False)
     scratch_folder(workdir, 0o700, (uid, gid))
@@ -300,10 +321,12 @@ def _jail(argv: list[str]) -> None:
     """Inside the namespaces: build the kernel's view, drop privileges, become the kernel."""
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1 :]
-    read_only, writable, root, uid, gid, workdir = [], [], None, None, None, None
+    read_only, writable, cover, root, uid, gid, workdir = [], [], [], None, None, None, None
     for key, value in zip(options[::2], options[1::2], strict=True):
         if key == "--read-only":
             read_only.append(value)
+        elif key == "--cover":
+            cover.append(value)
         elif key == "--writable":
             writable.append(value)
         elif key == "--root":
@@ -316,7 +339,7 @@ def _jail(argv: list[str]) -> None:
             workdir = value
     if root is not None:
         try:
-            build_view(root, read_only, writable, workdir, uid, gid)
+            build_view(root, read_only, writable, workdir, uid, gid, cover)
         except OSError as err:  # fail closed: no kernel rather than one that sees too much
             sys.stderr.write(f"seqcourse sandbox: the kernel's view could not be built: {err}\n")
             sys.exit(70)

@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import functools
 import importlib
+import inspect
 import json
 import os
 import secrets
@@ -46,7 +48,7 @@ import numpy as np
 from nbclient.exceptions import DeadKernelError
 
 from seqcourse.execution import CappedClient, KernelUnresponsive, tree_memory
-from seqcourse.grading import plain, public_checks
+from seqcourse.grading import plain, probes, public_checks
 from seqcourse.grading.notebook_format import (
     BEGIN_HIDDEN,
     METADATA_KEY,
@@ -145,9 +147,6 @@ class _SaltedRandom:
         return getattr(np.random, name)
 
 
-_CHECKS_MODULE = ""  # the checks module of the exercise being judged
-
-
 def _to_plain_args(value):
     """Arguments as plain data; NumPy generators travel as their state."""
     if isinstance(value, np.random.Generator):
@@ -155,14 +154,12 @@ def _to_plain_args(value):
     if isinstance(value, RemoteFunction):  # a student function passed along: by name
         return {"__student__": value.__name__}
     module, qualname = getattr(value, "__module__", "") or "", getattr(value, "__qualname__", "")
-    if callable(value) and module.startswith("seqcourse.") and "<" not in qualname:
+    course = module.startswith("seqcourse.") and not module.startswith("seqcourse.grading.")
+    if callable(value) and (course or module == probes.__name__) and "<" not in qualname:
         return {"__callable__": f"{module}:{qualname}"}  # a course function, by reference
-    if (
-        callable(value)
-        and _CHECKS_MODULE
-        and hasattr(importlib.import_module(_CHECKS_MODULE), qualname)
-    ):  # a helper a hidden test defines that the checks module also defines: that one
-        return {"__callable__": f"{_CHECKS_MODULE}:{qualname}"}
+    if callable(value) and "." not in qualname and hasattr(probes, qualname):
+        # a helper a hidden test defines that the probes module also defines: that one
+        return {"__callable__": f"{probes.__name__}:{qualname}"}
     if type(value) in (list, tuple):
         return type(value)(_to_plain_args(v) for v in value)
     if type(value) is dict:
@@ -186,9 +183,13 @@ class RemoteFunction:
         return self._session.call(self.__name__, args, kwargs)
 
     def run_probe(self, probe, args, kwargs):
-        """``probe(this function, *args, **kwargs)`` run in the kernel (see ``probe_with``)."""
-        target = f"{probe.__module__}:{probe.__qualname__}"
-        return self._session.call(f"probe:{target}@{self.__name__}", args, kwargs)
+        """``probe(this function, *args, **kwargs)`` run in the kernel (see ``probe_with``):
+        only a probe of :mod:`seqcourse.grading.probes`, whose source goes with the call."""
+        if getattr(probe, "__module__", "") != probes.__name__ or "." in probe.__qualname__:
+            raise StudentError(
+                "GraderError", f"{probe!r} is not a function of {probes.__name__}: not sent"
+            )
+        return self._session.call(f"probe:{probe.__qualname__}@{self.__name__}", args, kwargs)
 
 
 class _KernelSession:
@@ -233,9 +234,10 @@ class _KernelSession:
             payload = plain.encode((list(_to_plain_args(args)), _to_plain_args(kwargs)))
         except plain.NotPlain as err:
             raise StudentError("GraderError", f"cannot send these arguments: {err}") from None
+        shipped = f", {_probes_source()!r}" if name.startswith("probe:") else ""
         source = (
             plain.PROBE_SOURCE
-            + f"\n_seqcourse_probe({name!r}, {payload!r}, {plain.PROBE_MIME!r})\n"
+            + f"\n_seqcourse_probe({name!r}, {payload!r}, {plain.PROBE_MIME!r}{shipped})\n"
             + "del _seqcourse_probe\n"
         )
         cell = nbformat.v4.new_code_cell(source)
@@ -266,6 +268,12 @@ class _KernelSession:
         err = cls(error, message, own)
         err.function = student
         raise err
+
+
+@functools.cache
+def _probes_source() -> str:
+    """The source of :mod:`seqcourse.grading.probes`, sent with every probe call."""
+    return inspect.getsource(probes)
 
 
 def _cell_error(cell) -> str:
@@ -616,8 +624,6 @@ def judge_exercise(
             and getattr(err, "function", None) in own
         )
 
-    global _CHECKS_MODULE
-    _CHECKS_MODULE = f"seqcourse.grading.checks.nb{int(ex.id.split('.')[0]):02d}"
     salted = _SaltedNumpy()
     namespace = {"np": salted, "numpy": salted, "keras": _Lazy("keras"), "tf": _Lazy("tensorflow")}
     namespace.update(proxies)

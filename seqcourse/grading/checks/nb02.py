@@ -12,10 +12,10 @@ rearranged weights: LSTM gates in another order; the GRU update written with ``z
 from __future__ import annotations
 
 import itertools
-import re
 
 import numpy as np
 
+from seqcourse.grading.probes import layer_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
@@ -135,59 +135,6 @@ def _matches(actual, expected) -> bool:
 # keras.layers.RNN, run in a tf.function on a batch of sequences with the grader's weights;
 # it returns the outputs and the gradients of their sum. Judge (here): Keras' own LSTM / GRU
 # layer with the same weights, differentiated by tf.GradientTape.
-
-
-def layer_probe(step_function, kind: str, weights, sequences):
-    """Kernel side of the layer checks of 2.2 and 2.3: ``step_function`` as the step of a
-    ``keras.layers.RNN`` cell, run in a ``tf.function`` on ``sequences`` (batch, time,
-    features) with ``weights``. Returns ``{"outputs", "gradients"}`` or ``{"error"}``."""
-    import keras
-    import tensorflow as tf
-
-    from seqcourse.layers import ScratchGRUCell, ScratchLSTMCell
-
-    class Cell(ScratchLSTMCell if kind == "lstm" else ScratchGRUCell):
-        def step(self, inputs, states):
-            args = (inputs, *states, self.kernel, self.recurrent_kernel, self.bias)
-            if kind == "lstm":
-                h, c = step_function(*args)
-                return h, [h, c], {}
-            h = step_function(*args)
-            return h, [h], {}
-
-    layer = keras.layers.RNN(Cell(weights[1].shape[0]), return_sequences=True)
-    layer.build((None, None, sequences.shape[-1]))
-    layer.set_weights([np.asarray(w, "float32") for w in weights])
-
-    @tf.function
-    def run(x):
-        with tf.GradientTape() as tape:
-            outputs = layer(x)
-            total = tf.reduce_sum(outputs)
-        return outputs, tape.gradient(total, layer.trainable_weights)
-
-    try:
-        outputs, gradients = run(tf.constant(sequences, tf.float32))
-    except Exception as err:  # the student's step, traced into a graph
-        return {"error": f"{type(err).__name__}: {_reason(err)}"[:300]}
-    if any(g is None for g in gradients):
-        return {"error": "no gradient reaches the weights (NumPy instead of keras.ops?)"}
-    return {"outputs": np.asarray(outputs), "gradients": [np.asarray(g) for g in gradients]}
-
-
-def _reason(err: Exception) -> str:
-    """The line of a Keras/TensorFlow error that says what went wrong (not where)."""
-    noise = (
-        "File ",
-        "\u2022",
-        "Arguments received",
-        "Exception encountered",
-        "in user code",
-        "raise ",
-    )
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(err).splitlines()]
-    lines = [line for line in lines if line and not line.startswith(noise)]
-    return lines[-1] if lines else ""
 
 
 def _keras_layer(kind: str, weights, sequences):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import classifier_probe, traced_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
     assert_shape,
     fresh_rng,
     is_model_run,
-    model_run,
     probe_with,
     public_check,
     replaces,
@@ -34,17 +34,6 @@ ATOL = 2e-5  # float32 outputs of the same Keras computation, in two processes
 # the outputs. Judge (here): rebuild Embedding(mask_zero) -> LSTM / Bidirectional(LSTM) ->
 # Dense(1, sigmoid) with the same weights and compare. A made-up output, or weights that do
 # not produce the outputs sent, fail; outputs on the grader's weights must be computed.
-
-
-def classifier_probe(build, sizes, batches, weights):
-    """Kernel side of 3.1 and 5.2 (see :func:`~seqcourse.grading.public_checks.probe_with`):
-    for ``bidirectional`` False then True, the class of ``build(*sizes, bidirectional=...)``,
-    its weights and its outputs on each of ``batches``, then its outputs with ``weights[i]``
-    loaded instead. Plain data only."""
-    return [
-        model_run(build(*sizes, bidirectional=bidirectional), batches, load)
-        for bidirectional, load in zip((False, True), weights, strict=True)
-    ]
 
 
 class ObservedModels:
@@ -245,26 +234,6 @@ def _classifier_masks(build_lstm_classifier):
 # test. Probe (for the model check): the function traced by tf.function, shapes unknown.
 
 GATHER_BATCH, GATHER_TIME, GATHER_UNITS = 6, 8, 5
-
-
-def traced_probe(fn, outputs, mask):
-    """Kernel side of 3.2: ``fn`` traced by ``tf.function`` for any batch and time, as inside
-    a model, then run on ``outputs`` and ``mask``: its result, or the error as a string."""
-    import tensorflow as tf
-
-    traced = tf.function(
-        fn,
-        input_signature=[
-            tf.TensorSpec([None, None, outputs.shape[-1]], tf.float32),
-            tf.TensorSpec([None, None], tf.bool),
-        ],
-    )
-    try:
-        return np.asarray(traced(tf.constant(outputs, tf.float32), tf.constant(mask)))
-    except Exception as err:  # NumPy on symbolic tensors, Python ints of unknown sizes...
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        name = type(err).__name__
-        return f"{name}: {lines[-1].removeprefix(name + ': ') if lines else ''}"[:300]
 
 
 def _padded_lstm(seed: int):

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 
+from seqcourse.grading.probes import call_offsets, generation_probe, language_model, sampler_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
@@ -37,23 +38,6 @@ def _softmax(logits, temperature=1.0):
 # Probe (in the student's kernel): thousands of calls of the sampler with one generator seeded
 # from the run's fresh seed, on logits drawn from it too; the draws come back as int arrays.
 # Judge (here): indices in range (a gate), frequencies against its own softmax.
-
-
-def sampler_probe(sample, requests, rng):
-    """Kernel side of 4.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for each
-    ``(logits, temperature, n)`` of ``requests``, ``n`` draws of ``sample(logits, temperature,
-    rng)`` from the one generator ``rng``, as ``{"draws": [int arrays]}``; at the first value
-    that is not an index, ``{"bad": its repr, "request": k}``."""
-    draws = []
-    for k, (logits, temperature, n) in enumerate(requests):
-        got = np.empty(int(n), "int64")
-        for i in range(int(n)):
-            index = sample(np.array(logits, dtype="float64"), temperature, rng)
-            if not isinstance(index, (int, np.integer)) or not 0 <= index < len(logits):
-                return {"bad": repr(index)[:100], "request": k}
-            got[i] = index
-        draws.append(got)
-    return {"draws": draws}
 
 
 def draws(sample, logits, temperature: float, n: int, rng) -> np.ndarray:
@@ -168,70 +152,6 @@ def _bpc_stable(bits_per_character):
 
 LM_SIZES = (7, 4, 6)  # vocabulary, embedding, GRU units
 PROMPT, LENGTH = 4, 12
-OFFSET = 1.5  # scale of the per-call offsets added to the logits
-
-
-def language_model(sizes, recurrent: str = "GRU"):
-    """Embedding(vocab, embed) -> ``recurrent``(units, return_sequences=True) -> Dense(vocab)."""
-    import keras
-
-    vocab, embed, units = sizes
-    return keras.Sequential(
-        [
-            keras.Input((None,), dtype="int64"),
-            keras.layers.Embedding(vocab, embed),
-            getattr(keras.layers, recurrent)(units, return_sequences=True),
-            keras.layers.Dense(vocab),
-        ]
-    )
-
-
-def call_offsets(seed: int, vocab: int, calls: int) -> np.ndarray:
-    """The offsets added to the logits of step calls 0, 1, ... (``(calls, vocab)``)."""
-    return np.random.default_rng(seed).normal(size=(calls, vocab)) * OFFSET
-
-
-def generation_probe(generate, sizes, recurrent, weights, requests):
-    """Kernel side of 4.3 (see :func:`~seqcourse.grading.public_checks.probe_with`): the
-    language model of ``sizes`` with ``weights``, stepped one id at a time, the n-th step's
-    logits shifted by ``call_offsets(offset_seed, ...)[n]``; for each ``(prompt, length,
-    temperature, seed, offset_seed)`` of ``requests``, ``generate(stepper, prompt, length,
-    temperature, rng, sample)`` with ``rng`` seeded by ``seed`` and the course's sampler.
-    Returns per request ``{"ids": int array, "steps": stepper.step calls}``."""
-    from types import SimpleNamespace
-
-    from seqcourse.decoding import RecurrentStepper
-    from seqcourse.sampling import sample_with_temperature
-
-    model = language_model(sizes, recurrent)
-    model.set_weights(weights)
-    stepper = RecurrentStepper(model)
-
-    def counting(offset_seed):
-        """The stepper with offsets, counting its step calls in a closure."""
-        calls, offsets = [0], np.zeros((0, sizes[0]))
-
-        def initial_states(batch_size):
-            return stepper.initial_states(batch_size)
-
-        def step(token_ids, states):
-            nonlocal offsets
-            if calls[0] >= len(offsets):  # a loop may call step any number of times
-                offsets = call_offsets(offset_seed, sizes[0], 2 * len(offsets) + 64)
-            logits, states = stepper.step(token_ids, states)
-            shifted = np.asarray(logits, "float64") + offsets[calls[0]]
-            calls[0] += 1
-            return shifted, states
-
-        return SimpleNamespace(initial_states=initial_states, step=step), calls
-
-    replies = []
-    for prompt, length, temperature, seed, offset_seed in requests:
-        counted, calls = counting(offset_seed)
-        rng = np.random.default_rng(seed)
-        ids = generate(counted, list(prompt), length, temperature, rng, sample_with_temperature)
-        replies.append({"ids": np.asarray(ids, "int64"), "steps": calls[0]})
-    return replies
 
 
 class _Generations:

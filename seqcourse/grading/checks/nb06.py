@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import traced_attention_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     as_array,
@@ -38,23 +39,6 @@ def _reference_weights(query, keys, w_query, w_key, v, mask) -> np.ndarray:
     from seqcourse.layers import additive_attention_weights
 
     return np.asarray(additive_attention_weights(query, keys, w_query, w_key, v, mask))
-
-
-def traced_attention_probe(attention_weights, case, mask):
-    """Kernel side of 6.1's model check: ``attention_weights`` called inside a ``tf.function``
-    on float32 tensors of unknown batch and length (as ``model.fit`` calls it); its weights,
-    or ``{"traced_error": the error's last line}``."""
-    import tensorflow as tf
-
-    arrays = [np.asarray(a, "float32") for a in case]
-    specs = [tf.TensorSpec((None, None, a.shape[-1]), tf.float32) for a in arrays[:2]]
-    specs += [tf.TensorSpec(a.shape, tf.float32) for a in arrays[2:]]
-    specs.append(tf.TensorSpec((None, None), tf.bool))
-    try:
-        weights = tf.function(attention_weights, input_signature=specs)(*arrays, mask)
-        return {"weights": np.asarray(weights)}
-    except Exception as err:  # the student's code may raise anything when traced
-        return {"traced_error": ((str(err).strip().splitlines() or [""])[-1]).strip()[:300]}
 
 
 # ---------------------------------------------------------------- 6.1 attention_weights

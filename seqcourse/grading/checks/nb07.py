@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import caption_step_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
@@ -32,10 +33,6 @@ replaces(
 ATOL = 1e-4  # float32 in the kernel, float64 here
 SIZES = {"rows": 3, "vocab": 9, "embed": 4, "units": 5, "score_units": 3, "features": 6,
          "regions": 7, "combine": 4}  # fmt: skip
-CALLED_THE_LAYER = (
-    "exercise 7.1: compute the attention weights and the context yourself from the scores "
-    "`parts.attention.scores(query, grid)`; do not call the attention layer"
-)
 
 
 def _weights(sizes: dict, rng) -> dict:
@@ -57,79 +54,6 @@ def _weights(sizes: dict, rng) -> dict:
     w = {name: rng.normal(size=shape) * 0.7 for name, shape in shapes.items()}
     w["score_vector"] *= 4  # attention that clearly prefers some regions
     return {name: value.astype("float32") for name, value in w.items()}
-
-
-class _ScoresOnly:
-    """The attention ``parts`` gives the student's step: its ``scores(query, values)`` and
-    nothing else. Not the layer (whose ``call`` computes the weights and the context the
-    exercise asks for): the layer lives only in the closure of ``scores``."""
-
-    __slots__ = ("scores",)
-
-    def __init__(self, layer):
-        def scores(query, values):
-            return layer.scores(query, values)
-
-        self.scores = scores
-
-    def __call__(self, *args, **kwargs):
-        raise RuntimeError(CALLED_THE_LAYER)
-
-    def __getattr__(self, name):
-        raise AttributeError(f"{name!r}: {CALLED_THE_LAYER}")
-
-
-def _decoder_layers(w: dict):
-    """The :class:`~seqcourse.decoding.DecoderLayers` of the weights ``w``, built in Keras; its
-    attention gives only ``scores`` (the step must compute the weights and context)."""
-    import keras
-
-    from seqcourse.decoding import DecoderLayers
-    from seqcourse.layers import AdditiveAttention
-
-    vocab, embed = w["embedding"].shape
-    units, features = w["recurrent_kernel"].shape[0], w["value_kernel"].shape[0]
-    embedding = keras.layers.Embedding(vocab, embed)
-    embedding.build((None,))
-    cell = keras.layers.GRUCell(units)
-    cell.build((None, embed))
-    attention = AdditiveAttention(w["score_vector"].shape[0])
-    attention.build((None, 1, units), (None, None, features))
-    combine = keras.layers.Dense(w["combine_bias"].shape[0], activation="tanh")
-    combine.build((None, units + features))
-    logits = keras.layers.Dense(vocab)
-    logits.build((None, w["combine_bias"].shape[0]))
-    embedding.set_weights([w["embedding"]])
-    cell.set_weights([w["kernel"], w["recurrent_kernel"], w["bias"]])
-    attention.set_weights([w["query_kernel"], w["value_kernel"], w["score_vector"]])
-    combine.set_weights([w["combine_kernel"], w["combine_bias"]])
-    logits.set_weights([w["logits_kernel"], w["logits_bias"]])
-    return DecoderLayers(embedding, cell, logits, attention=_ScoresOnly(attention), combine=combine)
-
-
-def caption_step_probe(caption_step, weights, tokens, h, grid):
-    """Kernel side of 7.1 (see :func:`~seqcourse.grading.public_checks.probe_with`): the
-    student's ``caption_step`` on layers built from ``weights``, for each row of ``tokens``
-    ``(steps, n)``, starting from ``{"h": h, "values": grid}`` and carrying the state it
-    returns. Per step: the log-probabilities, the returned state's ``"h"`` and its keys (or
-    what was returned instead). Plain data only."""
-    parts = _decoder_layers(weights)
-    state, steps = {"h": h, "values": grid}, []
-    for previous in tokens:
-        result = caption_step(parts, previous, state)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            return steps + [{"returned": type(result).__name__}]
-        log_probs, state = result
-        step = {"log_probs": np.asarray(log_probs, dtype="float64")}
-        steps.append(step)
-        if not isinstance(state, dict):
-            step["returned"] = f"a state of type {type(state).__name__}"
-            break
-        step["keys"] = sorted(str(key) for key in state)
-        if "h" not in state or "values" not in state:
-            break
-        step["h"] = np.asarray(state["h"], dtype="float64")
-    return steps
 
 
 def _sigmoid(x):

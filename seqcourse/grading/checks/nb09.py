@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import per_frame_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
@@ -31,50 +32,6 @@ replaces("9.1", "TimeDistributed", "per_frame")  # Keras' layer and the lesson's
 # shape of every call, on clips of several lengths, eagerly and inside a tf.function with
 # unknown batch and time. Judge (here): each frame's features, computed frame by frame in
 # NumPy; the calls the frame model saw (one, on all batch x time frames, is the fold).
-
-
-class _FrameModel:
-    """The frame model of the checks: frames (n, h, w, c) -> tanh(flatten @ W) (n, features),
-    in ``keras.ops``; ``calls`` lists the shape of each call's input (None: unknown)."""
-
-    def __init__(self, w):
-        self.w, self.calls = np.asarray(w, "float32"), []
-
-    def __call__(self, frames):
-        from keras import ops
-
-        shape = [None if d is None else int(d) for d in frames.shape]
-        self.calls.append(shape)
-        if len(shape) != 4:
-            raise ValueError(
-                f"frame_model takes a batch of frames (n, height, width, channels); it was "
-                f"called on shape {tuple(shape)}"
-            )
-        return ops.tanh(ops.matmul(ops.reshape(frames, (-1, self.w.shape[0])), self.w))
-
-
-def per_frame_probe(apply_per_frame, w, clips, traced_clips):
-    """Kernel side of 9.1 (see :func:`~seqcourse.grading.public_checks.probe_with`): for each
-    batch of ``clips`` (eagerly) and for ``traced_clips`` (inside a ``tf.function`` whose clips
-    have unknown batch and time), ``{"features": array, "calls": [shapes]}`` or, if it raised,
-    ``{"error": its last line, "calls": [...]}``."""
-    import tensorflow as tf
-
-    def run(call, *args):
-        model = _FrameModel(w)
-        try:
-            return {"features": np.asarray(call(model, *args)), "calls": model.calls}
-        except Exception as err:  # the student's code may raise anything
-            return {"error": ((str(err).strip().splitlines() or [""])[-1]).strip()[:300],
-                    "calls": model.calls}  # fmt: skip
-
-    replies = [run(apply_per_frame, np.asarray(c, "float32")) for c in clips]
-    traced = np.asarray(traced_clips, "float32")
-    spec = tf.TensorSpec((None, None, *traced.shape[2:]), tf.float32)
-    replies.append(
-        run(lambda model, c: tf.function(lambda x: apply_per_frame(model, x), [spec])(c), traced)
-    )
-    return replies
 
 
 class _Observed:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import scan_probe
 from seqcourse.grading.public_checks import (
     CheckFailed,
     assert_close,
@@ -90,54 +91,6 @@ def _compose_associative(compose):
 
 
 # ---------------------------------------------------------------- 12.2 scan
-
-
-def _affine(earlier, later):
-    """The probe's operator of h_t = a_t h_(t-1) + b_t (non-commutative)."""
-    (a1, b1), (a2, b2) = earlier, later
-    return a1 * a2, a2 * b1 + b2
-
-
-def _sum(earlier, later):
-    """The probe's second operator: prefix sums of a 1-tuple."""
-    return (earlier[0] + later[0],)
-
-
-_OPERATORS = {"affine": _affine, "sum": _sum}
-
-
-def scan_probe(scan, cases):
-    """Kernel side of 12.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for
-    each ``(operator name, elems, traced)`` of ``cases``, ``scan(operator, elems)`` with the
-    operator counting its calls — inside a ``tf.function`` (as ``model.fit`` runs it) when
-    ``traced``. Returns per case ``{"prefixes": [arrays], "calls": int}``, or for a traced
-    case that raised, ``{"prefixes": [], "calls": 0, "traced_error": str}``."""
-    replies = []
-    for name, elems, traced in cases:
-        calls = []
-
-        def operator(earlier, later, _apply=_OPERATORS[name], _calls=calls):
-            _calls.append(1)
-            return _apply(earlier, later)
-
-        elems = tuple(np.asarray(e, "float32") for e in elems)
-        if traced:
-            import tensorflow as tf
-
-            specs = [tf.TensorSpec(e.shape, tf.float32) for e in elems]
-            run = tf.function(lambda *e: tuple(scan(operator, tuple(e))), input_signature=specs)
-            try:
-                prefixes = run(*elems)
-            except Exception as err:  # the student's code may raise anything when traced
-                first_line = (str(err).strip().splitlines() or [""])[-1]
-                replies.append({"prefixes": [], "calls": 0, "traced_error": first_line[:300]})
-                continue
-        else:
-            prefixes = scan(operator, elems)
-        if not isinstance(prefixes, (tuple, list)):
-            prefixes = [prefixes]
-        replies.append({"prefixes": [np.asarray(p) for p in prefixes], "calls": len(calls)})
-    return replies
 
 
 def _loop(a, b):
