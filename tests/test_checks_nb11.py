@@ -18,8 +18,8 @@ def attention(scale="sqrt", axis=-1, shift=0, causal_mask=True):
         divisor = {"sqrt": np.sqrt(d_k), "none": 1.0, "d_k": float(d_k)}[scale]
         scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / divisor
         if causal and causal_mask:
-            t_q, t_k = q.shape[1], k.shape[1]
-            allowed = np.arange(t_q)[:, None] + shift >= np.arange(t_k)[None, :]
+            t_q, t_k = ops.shape(q)[1], ops.shape(k)[1]
+            allowed = ops.arange(t_q)[:, None] + shift >= ops.arange(t_k)[None, :]
             scores = ops.where(allowed, scores, -1e9)
         weights = ops.softmax(scores, axis=axis)
         return ops.matmul(weights, v), weights
@@ -107,3 +107,19 @@ def test_keras_attention_is_banned(api):
     )
     results = run_public_checks("11.1", namespace["scaled_dot_product_attention"])
     assert not results[0].passed
+
+
+def test_a_numpy_only_attention_fails_the_traced_check_and_says_why():
+    """Right numbers in NumPy, but the Transformer calls 11.1 on symbolic tensors."""
+
+    def numpy_only(q, k, v, causal=False):
+        scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+        if causal:
+            scores = np.where(np.tril(np.ones(scores.shape[-2:], bool)), scores, -np.inf)
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+        return weights @ v, weights
+
+    results = run_public_checks("11.1", numpy_only)
+    assert [r.passed for r in results] == [True] * 5 + [False]
+    assert "inside tf.function" in results[5].message and "keras.ops" in results[5].message

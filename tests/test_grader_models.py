@@ -232,8 +232,9 @@ def test_a_forged_model_or_probe_scores_zero(graded, name):
 def test_the_judge_says_what_it_compared(graded):
     tests = {t["name"]: t for t in graded["fake_model"].exercises["3.1"].tests}
     assert any("rebuilt" in t["message"] for t in tests.values() if not t["passed"]), tests
-    loaded = graded["zero_weights_probe"].exercises["3.1"].tests
-    assert any("weights the grader chose" in t["message"] for t in loaded), loaded
+    # the forged probe never runs: the kernel cannot import the checks it patches (the grader
+    # sends its probes with each call), so the stub it sat beside stays a stub
+    assert graded["zero_weights_probe"].exercises["3.1"].status == "not attempted"
 
 
 @SENTIMENT
@@ -310,6 +311,6 @@ def test_a_forged_sampler_result_scores_nothing(graded, name):
     r = graded[name]
     assert _score(r, "4.2") < 2, r.summary()
     failed = [t for t in r.exercises["4.2"].tests if not t["passed"]]
-    assert any("frequencies" in t["message"] for t in failed) or name == "token_hook"
-    if name == "token_hook":
-        assert _score(r, "4.2") == 0
+    assert _score(r, "4.2") == 0
+    if name == "forged_probe":  # it cannot patch a probe the kernel never sees: a stub is left
+        assert r.exercises["4.2"].status == "not attempted", failed

@@ -103,12 +103,20 @@ def test_03_master_full_marks(graded):
 
 
 @SENTIMENT
-@pytest.mark.parametrize("name", ["aliases", "dynamic", "hook", "probe_patch"])
+@pytest.mark.parametrize("name", ["aliases", "dynamic", "hook"])
 def test_03_references_reached_another_way_score_zero(graded, name):
     r = graded[name]
     assert _banned(r, "3.1"), _why(r)
-    if name != "probe_patch":  # the probe patch leaves 3.2 a stub: not attempted
-        assert _banned(r, "3.2"), _why(r)
+    assert _banned(r, "3.2"), _why(r)
+
+
+@SENTIMENT
+def test_03_a_probe_patched_in_the_kernel_changes_nothing(graded):
+    """The patch imports the checks module, which a graded kernel cannot (the grader sends its
+    probes with each call): the stubs beside it stay stubs and score what stubs score."""
+    r = graded["probe_patch"]
+    assert {e: r.exercises[e].status for e in ("3.1", "3.2")} == {
+        "3.1": "not attempted", "3.2": "not attempted"}, _why(r)  # fmt: skip
 
 
 # ---------------------------------------------------------------- 04: 4.3
@@ -172,8 +180,9 @@ def test_04_a_forged_step_count_earns_nothing(graded):
 
 
 @LANGUAGE_MODEL
-def test_04_a_patched_probe_running_the_reference_scores_zero(graded):
-    assert _banned(graded["probe_patch"], "4.3")
+def test_04_a_patched_probe_running_the_reference_changes_nothing(graded):
+    r = graded["probe_patch"]  # the patch cannot import the probe: 4.3 stays a stub
+    assert _score(r, "4.3") == 0 and r.exercises["4.3"].status == "not attempted", _why(r)
 
 
 # ---------------------------------------------------------------- 05: 5.1 and 5.2

@@ -241,7 +241,8 @@ def scaled_dot_product_attention(q, k, v, causal=False):
 
     scores = ops.matmul(q, ops.swapaxes(k, 1, 2)) / np.sqrt(q.shape[-1])
     if causal:
-        scores = ops.where(np.tril(np.ones((q.shape[1], k.shape[1]), bool)), scores, -1e9)
+        past = ops.arange(ops.shape(q)[1])[:, None] >= ops.arange(ops.shape(k)[1])[None, :]
+        scores = ops.where(past, scores, -1e9)
     weights = ops.softmax(scores, axis=-1)
     return ops.matmul(weights, v), weights
 

@@ -245,24 +245,29 @@ def loss_probe(fn, y_true, logits, mask):
     }
 
 
-# ---------------------------------------------------------------- notebook 06: attention weights, traced (6.1)
+# ---------------------------------------------------------------- any notebook: a function traced (6.1, 11.1)
 
 
-def traced_attention_probe(attention_weights, case, mask):
-    """Kernel side of 6.1's model check: ``attention_weights`` called inside a ``tf.function``
-    on float32 tensors of unknown batch and length (as ``model.fit`` calls it); its weights,
-    or ``{"traced_error": the error's last line}``."""
+def traced_call(fn, arrays, unknown, kwargs):
+    """Kernel side of the "runs on symbolic tensors" checks (6.1, 11.1): ``fn(*arrays,
+    **kwargs)`` inside a ``tf.function`` whose input ``i`` has unknown sizes on the axes
+    ``unknown[i]`` (as when a Keras model calls it). Its result as arrays (a tuple or list of
+    them for several outputs), as ``{"value": ...}``, or ``{"traced_error": the error's last
+    line}``."""
     import tensorflow as tf
 
-    arrays = [np.asarray(a, "float32") for a in case]
-    specs = [tf.TensorSpec((None, None, a.shape[-1]), tf.float32) for a in arrays[:2]]
-    specs += [tf.TensorSpec(a.shape, tf.float32) for a in arrays[2:]]
-    specs.append(tf.TensorSpec((None, None), tf.bool))
+    arrays = [np.asarray(a) for a in arrays]
+    specs = [
+        tf.TensorSpec([None if axis in axes else d for axis, d in enumerate(a.shape)], a.dtype)
+        for a, axes in zip(arrays, unknown, strict=True)
+    ]
     try:
-        weights = tf.function(attention_weights, input_signature=specs)(*arrays, mask)
-        return {"weights": np.asarray(weights)}
+        out = tf.function(lambda *x: fn(*x, **kwargs), input_signature=specs)(*arrays)
     except Exception as err:  # the student's code may raise anything when traced
         return {"traced_error": ((str(err).strip().splitlines() or [""])[-1]).strip()[:300]}
+    if isinstance(out, (tuple, list)):
+        return {"value": [np.asarray(o) for o in out]}
+    return {"value": np.asarray(out)}
 
 
 # ---------------------------------------------------------------- notebook 07: one captioning step (7.1)

@@ -398,6 +398,19 @@ def probe_with(answer, probe, *args, **kwargs):
     return run(probe, args, kwargs)
 
 
+def traced_value(reply, where: str):
+    """The value a :func:`seqcourse.grading.probes.traced_call` probe sent back, or CheckFailed
+    naming the error the student's function raised when traced (``where``: the calls')."""
+    if type(reply) is not dict:
+        raise CheckFailed("the traced call could not be probed: its probe sent back no data")
+    if type(reply.get("traced_error")) is str:
+        raise CheckFailed(
+            f"{where} your function raised: {reply['traced_error']} — use keras.ops only (no "
+            "np.asarray or NumPy functions), and ops.shape(x) for sizes unknown until run time"
+        )
+    return reply.get("value")
+
+
 def require(gate, *args) -> None:
     """Run the gate check ``gate(*args)`` before a comparison; if it fails, CheckFailed saying
     the comparison was not made (the gate's own check gives the reason)."""

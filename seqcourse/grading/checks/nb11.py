@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqcourse.grading.probes import traced_call
 from seqcourse.grading.public_checks import (
     CheckFailed,
     as_array,
     assert_close,
     assert_shape,
     fresh_rng,
+    probe_with,
     public_check,
     replaces,
+    traced_value,
 )
 
 replaces(
@@ -165,13 +168,13 @@ def assert_attention(scaled_dot_product_attention, seed: int = 0) -> None:
 
 @public_check("11.1", "returns (output (batch, T_q, d_v), weights (batch, T_q, T_k))", gate=True)
 def _attention_shapes(attend):
-    q, k, v = _case(np.random.default_rng(0))
+    q, k, v = _case(fresh_rng(0))
     _pair(attend(q, k, v, causal=False), [(2, 4, 5), (2, 4, 6)])
 
 
 @public_check("11.1", "each query's weights are >= 0 and sum to 1 over the keys")
 def _attention_rows(attend):
-    q, k, v = _case(np.random.default_rng(1))
+    q, k, v = _case(fresh_rng(1))
     output, weights = _pair(attend(q, k, v, causal=False), [(2, 4, 5), (2, 4, 6)])
     if np.any(weights < -1e-6) or not np.allclose(weights.sum(-1), 1, atol=1e-4):
         mistake = _attention_mistake(output, weights, q, k, v, False)
@@ -180,17 +183,30 @@ def _attention_rows(attend):
 
 @public_check("11.1", "equals MultiHeadAttention with one head and identity projections")
 def _attention_keras(attend):
-    _check_attention(attend, np.random.default_rng(2), False, _keras, d_k=16, spread=2.0)
+    _check_attention(attend, fresh_rng(2), False, _keras, d_k=16, spread=2.0)
 
 
 @public_check("11.1", "causal=True equals a brute-force loop where query i sees keys j <= i")
 def _attention_causal(attend):
-    _check_attention(attend, np.random.default_rng(3), True, _loop, t_q=6)
+    _check_attention(attend, fresh_rng(3), True, _loop, t_q=6)
 
 
 @public_check("11.1", "causal=True equals MultiHeadAttention(use_causal_mask=True)")
 def _attention_causal_keras(attend):
-    _check_attention(attend, np.random.default_rng(4), True, _keras, t_q=5, d_k=8)
+    _check_attention(attend, fresh_rng(4), True, _keras, t_q=5, d_k=8)
+
+
+@public_check(
+    "11.1",
+    "runs on symbolic tensors in tf.function (batch and length unknown), as the Transformer "
+    "calls it",
+)
+def _attention_traced(attend):
+    q, k, v = _case(fresh_rng(5), t_q=5, t_k=5)
+    reply = probe_with(attend, traced_call, [q, k, v], [(0, 1)] * 3, {"causal": True})
+    value = traced_value(reply, "inside tf.function with unknown batch and length,")
+    output, _ = _pair(value, [(2, 5, 5), (2, 5, 5)])
+    assert_close(output, _loop(q, k, v, True), "the traced causal output", 1e-4)
 
 
 # ---------------------------------------------------------------- 11.2 positions
