@@ -377,3 +377,25 @@ def test_grades_csv_lists_every_submission_at_every_moment(tmp_path):
     finished.status = "ok"
     rows.set(1, finished)
     assert on_disk() == [("a.ipynb", "error"), ("b.ipynb", "ok")]
+
+
+def test_checks_on_fixed_public_inputs_earn_no_points():
+    """Issue 37: a table of the public checks' answers must earn nothing; checks on fixed,
+    hand-worked inputs are feedback only, points come from inputs drawn fresh per run."""
+    from seqcourse.grading.public_checks import run_public_checks, set_salt
+    from seqcourse.grading.results import ExerciseScore
+
+    def from_table(a, b):  # knows the hand-worked pairs, nothing else
+        known = {("kitten", "sitting"): 3, ("", "abc"): 3, ("abc", ""): 3, ("", ""): 0,
+                 ("flaw", "lawn"): 2, (("T", "AH", "M"), ("T", "AA", "M", "EY")): 2}  # fmt: skip
+        return known.get((a, b) if isinstance(a, str) else (tuple(a), tuple(b)), 0)
+
+    set_salt(12345)
+    try:
+        results = run_public_checks("6.2", from_table)
+    finally:
+        set_salt(None)
+    fixed = [r for r in results if r.fixed]
+    assert fixed and all(r.passed for r in fixed), results
+    score = ExerciseScore.from_tests("6.2", 2, [r.to_dict() for r in results])
+    assert score.score == 0, score

@@ -343,8 +343,9 @@ def test_06_the_checks_oracles_are_not_answers(graded):
 def test_06_memorised_public_inputs_earn_what_junk_earns(graded):
     r = graded["memorised"]
     # junk earns: 6.1 the stability check (uniform weights sum to one: 1 of 4 checks of 3
-    # points), 6.2 the hand-worked pairs (public, fixed on purpose), 6.3 nothing
-    assert _score(r, "6.1") == 0.75 and _score(r, "6.2") == 1 and _score(r, "6.3") == 0, _why(r)
+    # points), 6.2 nothing (its hand-worked pairs are fixed public inputs: feedback, no
+    # points; issue 37), 6.3 nothing
+    assert _score(r, "6.1") == 0.75 and _score(r, "6.2") == 0 and _score(r, "6.3") == 0, _why(r)
 
 
 # ---------------------------------------------------------------- 07: 7.1

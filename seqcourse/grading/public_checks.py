@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 _REGISTRY: dict[str, list[tuple[str, Callable, bool]]] = {}
+_FIXED: set[tuple[str, str]] = set()  # (exercise id, check name) of checks on fixed inputs
 REPLACES: dict[str, tuple[str, ...]] = {}  # exercise id -> APIs the exercise exists to replace
 _SALT: list[int] = []  # set by the grader: fresh inputs for every grading run
 
@@ -59,18 +60,24 @@ class CheckResult:
     message: str = ""
     not_attempted: bool = False
     gate: bool = False  # a shape/type check: if it fails the exercise scores 0
+    fixed: bool = False  # fixed, public inputs: feedback only, never points in a grade
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def public_check(exercise_id: str, name: str, gate: bool = False):
+def public_check(exercise_id: str, name: str, gate: bool = False, fixed: bool = False):
     """Decorator registering ``fn(*answers)`` as a public check of ``exercise_id``.
 
-    A ``gate`` (shape, type) earns no points: when it fails, the whole exercise scores 0."""
+    A ``gate`` (shape, type) earns no points: when it fails, the whole exercise scores 0. A
+    ``fixed`` check (a hand-worked example, the same inputs every time, which a student could
+    answer from a table) is feedback only: it earns no points in a grade, whose points all come
+    from checks on inputs drawn fresh for each grading run (:func:`fresh_rng`)."""
 
     def register(fn):
         _REGISTRY.setdefault(exercise_id, []).append((name, fn, gate))
+        if fixed:
+            _FIXED.add((exercise_id, name))
         return fn
 
     return register
@@ -337,18 +344,19 @@ def run_public_checks(exercise_id: str, *answers) -> list[CheckResult]:
         return [CheckResult("written from scratch", False, message, gate=True)]
     probes = [_probe(a) for a in answers]
     for name, fn, gate in checks:
+        kind = {"gate": gate, "fixed": (exercise_id, name) in _FIXED}
         try:
             fn(*probes)
         except NotImplementedError as err:
             if raised_by_answer(err, answers):
                 return [CheckResult(n, False, "not attempted yet", True, g) for n, _, g in checks]
-            results.append(CheckResult(name, False, describe_error(err), gate=gate))
+            results.append(CheckResult(name, False, describe_error(err), **kind))
         except AssertionError as err:
-            results.append(CheckResult(name, False, str(err) or "assertion failed", gate=gate))
+            results.append(CheckResult(name, False, str(err) or "assertion failed", **kind))
         except Exception as err:  # the student's code may raise anything
-            results.append(CheckResult(name, False, describe_error(err), gate=gate))
+            results.append(CheckResult(name, False, describe_error(err), **kind))
         else:
-            results.append(CheckResult(name, True, gate=gate))
+            results.append(CheckResult(name, True, **kind))
     return results
 
 
@@ -456,6 +464,7 @@ def format_report(exercise_id: str, results: list[CheckResult]) -> str:
     for r in results:
         lines.append(
             f"  [{'PASS' if r.passed else 'FAIL'}] {r.name}"
+            + (" (a fixed example: feedback, no points when graded)" if r.fixed else "")
             + ("" if r.passed else f": {r.message}")
         )
     passed = sum(r.passed for r in results)

@@ -34,15 +34,16 @@ class ExerciseScore:
     ) -> ExerciseScore:
         """Score an exercise from its test results.
 
-        Gates (shape/type tests) earn nothing but, failed, zero the exercise; the score is
-        points x the share of the other tests passed. "Not attempted" only when the
+        Gates (shape/type tests) earn nothing but, failed, zero the exercise; checks on fixed
+        public inputs earn nothing either (feedback only); the score is points x the share of
+        the other tests passed. "Not attempted" only when the
         exercise's own function raised NotImplementedError (the tests say so).
         ``cell_problem`` says what went wrong running the exercise cell itself, if anything."""
         tests = [_capped_test(t) for t in tests if isinstance(t, dict)][:100]
         if tests and any(t.get("not_attempted") for t in tests):
             return cls(ex_id, points, 0.0, NOT_ATTEMPTED, "not attempted", tests)
         gates = [t for t in tests if t.get("gate")]
-        scored = [t for t in tests if not t.get("gate")]
+        scored = [t for t in tests if not t.get("gate") and not t.get("fixed")]
         failures = [f"{t['name']}: {t.get('message', '')}" for t in tests if not t.get("passed")]
         reason = "; ".join(([cell_problem] if cell_problem else []) + failures)[:2000]
         if any(not t.get("passed") for t in gates) or not scored:
@@ -61,6 +62,7 @@ def _capped_test(test: dict) -> dict:
         "message": str(test.get("message", ""))[:1000],
         "not_attempted": test.get("not_attempted") is True,
         "gate": test.get("gate") is True,
+        "fixed": test.get("fixed") is True,
     }
 
 

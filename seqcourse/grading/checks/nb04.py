@@ -121,7 +121,7 @@ def _compare_with_keras(bits_per_character, seed: int, shape: tuple, scale: floa
     character against Keras' sparse cross-entropy / ln 2."""
     import keras
 
-    rng = np.random.default_rng(seed)
+    rng = fresh_rng(seed)
     logits, targets = rng.normal(size=shape) * scale, rng.integers(0, shape[-1], size=shape[:2])
     ce = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
     expected = float(np.mean(np.asarray(ce))) / np.log(2)

@@ -91,7 +91,9 @@ def _attention_traced(attention_weights):
 # ---------------------------------------------------------------- 6.2 edit_distance
 
 
-@public_check("6.2", "hand-worked pairs: kitten/sitting, empty sequences, phoneme lists")
+@public_check(
+    "6.2", "hand-worked pairs: kitten/sitting, empty sequences, phoneme lists", fixed=True
+)
 def _edit_hand(edit_distance):
     cases = [("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("", "", 0),
              ("flaw", "lawn", 2), (["T", "AH", "M"], ["T", "AA", "M", "EY"], 2)]  # fmt: skip

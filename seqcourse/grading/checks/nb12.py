@@ -82,12 +82,12 @@ def assert_composition(compose, seed: int = 0) -> None:
 
 @public_check("12.1", "applying the composed update equals applying both in turn")
 def _compose_order(compose):
-    _check_applies_in_order(compose, np.random.default_rng(0), (4, 3))
+    _check_applies_in_order(compose, fresh_rng(0), (4, 3))
 
 
 @public_check("12.1", "is associative, and the update (1, 0) changes nothing")
 def _compose_associative(compose):
-    _check_associative(compose, np.random.default_rng(1), (4, 3))
+    _check_associative(compose, fresh_rng(1), (4, 3))
 
 
 # ---------------------------------------------------------------- 12.2 scan
@@ -222,25 +222,25 @@ def assert_scan(scan, seed: int = 0) -> None:
 
 @public_check("12.2", "returns a tuple of prefixes shaped like elems", gate=True)
 def _scan_shape(scan):
-    a, b = _affine_case(np.random.default_rng(2), (2, 5, 3))
+    a, b = _affine_case(fresh_rng(2), (2, 5, 3))
     reply = _scan_replies(scan, [("affine", (a, b), False)])[0]
     _judge_affine(reply, a, b, traced=False, atol=None)
 
 
 @public_check("12.2", "prefixes of h_t = a_t h_(t-1) + b_t equal the loop for T = 1, 2, 7, 64")
 def _scan_small(scan):
-    _judge_cases(scan, np.random.default_rng(3), (1, 2, 7, 64), (), atol=1e-5)
+    _judge_cases(scan, fresh_rng(3), (1, 2, 7, 64), (), atol=1e-5)
 
 
 @public_check("12.2", "T = 1000 in a few dozen operator calls, within 1e-4 of the loop")
 def _scan_long(scan):
-    a, b = _affine_case(np.random.default_rng(4), (2, 1000, 2))
+    a, b = _affine_case(fresh_rng(4), (2, 1000, 2))
     _judge_affine(_scan_replies(scan, [("affine", (a, b), False)])[0], a, b, False, 1e-4)
 
 
 @public_check("12.2", "traces inside tf.function (as in model.fit), T = 33")
 def _scan_traced(scan):
-    _judge_cases(scan, np.random.default_rng(5), (), (33,), atol=1e-5)
+    _judge_cases(scan, fresh_rng(5), (), (33,), atol=1e-5)
 
 
 # ---------------------------------------------------------------- 12.3 min_gru_step
@@ -305,10 +305,10 @@ def assert_min_gru_step(min_gru_step, seed: int = 0) -> None:
 
 @public_check("12.3", "returns the new state, shape (batch, units)", gate=True)
 def _step_shape(min_gru_step):
-    x, h, kernel, bias = _min_gru_case(np.random.default_rng(4))
+    x, h, kernel, bias = _min_gru_case(fresh_rng(4))
     assert_shape(min_gru_step(x[:, 0], h, kernel, bias), h.shape, "the new state")
 
 
 @public_check("12.3", "six steps from a given state equal MinGRU's parallel scan")
 def _step_matches_scan(min_gru_step):
-    _check_steps(min_gru_step, np.random.default_rng(5))
+    _check_steps(min_gru_step, fresh_rng(5))
