@@ -150,16 +150,18 @@ def bound_names(tree: ast.AST) -> set[str]:
     return names
 
 
-def banned_uses(source: str, apis, own=()) -> list[str]:
+def banned_uses(source: str, apis, own=(), aliases=()) -> list[str]:
     """The names of ``apis`` that ``source`` refers to: names, attributes, imports, and strings,
-    also when built from pieces (``"last_" + "step"``) or dotted (``"module.name"``).
+    also when built from pieces (``"last_" + "step"``) or dotted (``"module.name"``); and the
+    ``aliases`` it refers to by name (globals of the lesson bound to the APIs, see
+    ``worker.course_aliases``: only a bare name is that object, not an attribute or a string).
 
     A bare name is resolved, not matched: one the source binds itself (a helper ``def scan``,
     a variable ``gradients``, a parameter) or one in ``own`` (the exercise's own functions, e.g.
     a recursive call) is the student's, not the API; what it is bound *to* is read like any
     other code (``scan = keras.ops.associative_scan`` is found by its attribute)."""
-    apis = set(apis)
-    if not apis:
+    apis, aliases = set(apis), set(aliases)
+    if not apis and not aliases:
         return []
     try:
         tree = ast.parse(textwrap.dedent(source))
@@ -177,7 +179,7 @@ def banned_uses(source: str, apis, own=()) -> list[str]:
     for node in ast.walk(tree):
         if id(node) in written_to:
             continue
-        if isinstance(node, ast.Name) and node.id in apis and node.id not in own:
+        if isinstance(node, ast.Name) and node.id in apis | aliases and node.id not in own:
             found.add(node.id)
         elif isinstance(node, ast.Attribute) and node.attr in apis:
             found.add(node.attr)
@@ -212,9 +214,10 @@ DYNAMIC_ATTRIBUTES = (
     "get_referrers", "get_referents", "run_cell", "run_line_magic", "run_cell_magic",
     "modules", "__import__", "eval", "exec", "getattr", "setattr", "ex", "ev", "run_code",
     "runcode", "safe_execfile", "run_ast_nodes", "deserialize_keras_object",
-    "get_registered_object",
+    "get_registered_object", "locate", "resolve_name",
 )  # fmt: skip
-DYNAMIC_MODULES = ("importlib", "gc", "ctypes", "runpy", "marshal", "pickle", "builtins")
+DYNAMIC_MODULES = ("importlib", "gc", "ctypes", "runpy", "marshal", "pickle", "builtins",
+                   "pydoc", "pkgutil")  # fmt: skip
 
 
 def dynamic_uses(source: str) -> list[str]:

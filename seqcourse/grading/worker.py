@@ -384,7 +384,8 @@ def _parsed_code_cells(cells):
 def _reachable_source(nb, index: int, stop=frozenset()) -> str:
     """The exercise cell's source plus every top-level function of the notebook it calls,
     transitively (so a banned API cannot hide in a helper defined elsewhere), except the
-    functions in ``stop`` (other exercises' answers, judged on their own)."""
+    functions in ``stop`` (other exercises' answers, judged on their own) and names the code
+    binds itself (its own helper, however named)."""
     defs: dict[str, str] = {}
     for source, tree in _parsed_code_cells(nb.cells):
         for node in tree.body:
@@ -397,8 +398,13 @@ def _reachable_source(nb, index: int, stop=frozenset()) -> str:
             tree = ast.parse(pending.pop())
         except SyntaxError:
             continue
+        local = public_checks.bound_names(tree)  # a name the code binds itself is its own
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id in defs and node.id not in seen | stop:
+            if (
+                isinstance(node, ast.Name)
+                and node.id in defs
+                and node.id not in seen | stop | local
+            ):
                 seen.add(node.id)
                 sources.append(defs[node.id])
                 pending.append(defs[node.id])
@@ -476,6 +482,73 @@ def _closest(source: str, course: list[str]) -> str:
     return best
 
 
+def course_bindings(master) -> list[tuple[str, set[str]]]:
+    """``(name, names it uses)`` of each function, class and alias the master's own code
+    defines at top level (exercise answers and hidden tests left out): a ``def``, a ``class``,
+    or a name bound to another name, an attribute, a ``lambda`` or a wrapper call
+    (``answer_or_reference``, ``partial``). Data (``mask = ...``, ``model = build(...)``) and
+    imports are not bindings of code."""
+    nb = nbformat.read(master, as_version=4)
+    answers = set(solution_cells(nb).values())
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or i in answers or not isinstance(cell.source, str):
+            continue
+        source = cell.source
+        if BEGIN_HIDDEN in source:
+            try:
+                source = split_hidden_tests(source)[0]
+            except Exception:  # a malformed hidden block: the master's tests say so elsewhere
+                continue
+        try:
+            tree = ast.parse(python_source(source))
+        except SyntaxError:
+            continue
+        for statement in tree.body:
+            name = _code_binding(statement)
+            if name:
+                used = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+                used |= {n.attr for n in ast.walk(statement) if isinstance(n, ast.Attribute)}
+                found.append((name, used - {name}))
+    return found
+
+
+WRAPPERS = ("answer_or_reference", "partial")
+
+
+def _code_binding(statement) -> str | None:
+    """The name ``statement`` binds to code (see :func:`course_bindings`), or None."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return statement.name
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return None
+    target, value = statement.targets[0], statement.value
+    if not isinstance(target, ast.Name):
+        return None
+    call = value.func if isinstance(value, ast.Call) else None
+    wrapper = isinstance(call, (ast.Name, ast.Attribute)) and (
+        getattr(call, "id", None) in WRAPPERS or getattr(call, "attr", None) in WRAPPERS
+    )
+    alias = isinstance(value, (ast.Name, ast.Attribute, ast.Lambda))
+    return target.id if alias or wrapper else None
+
+
+def course_aliases(apis, bindings, own) -> set[str]:
+    """The names the course's own code binds to code that uses one of ``apis`` — an alias, a
+    subclass, a wrapper (``class YourMinGRU(MinGRU)``, ``your_compose =
+    answer_or_reference("12.1", compose, combine)``), transitively: the lesson's object reached
+    by its lesson name is the API. Never a name in ``own`` (the exercises' answers)."""
+    found = set(apis)
+    changed = bool(found)
+    while changed:
+        changed = False
+        for name, used in bindings:
+            if name not in found and name not in own and used & found:
+                found.add(name)
+                changed = True
+    return found - set(apis)
+
+
 def banned_exercises(nb, where: dict, assignment: Assignment) -> dict[str, str]:
     """``{exercise id: why it scores 0}`` for each exercise whose code uses an API it
     replaces, or reaches code by run-time lookups (see :func:`public_checks.dynamic_uses`).
@@ -503,30 +576,37 @@ def banned_exercises(nb, where: dict, assignment: Assignment) -> dict[str, str]:
     lookups = {i: set(dynamic_uses(s)) - set(dynamic_uses(e)) for i, (s, e) in written.items()}
     exercise_of = {i: ex_id for ex_id, i in where.items()}
 
-    def replaced(i: int) -> set[str]:
+    bindings = course_bindings(assignment.path)
+
+    def replaced(ex_id: str) -> tuple[set[str], set[str]]:
+        """What ``ex_id`` replaces, and the lesson's names bound to it."""
         try:
-            return set(load_replaces(exercise_of[i]))
+            apis = set(load_replaces(ex_id))
         except KeyError:
-            return set()
+            return set(), set()
+        return apis, course_aliases(apis, bindings, own)
 
     banned: dict[str, str] = {}
     for ex_id, index in where.items():
         if ex_id not in assignment.exercises:
             continue
-        try:
-            apis = load_replaces(ex_id)
-        except KeyError:
-            apis = ()
+        apis, aliases = replaced(ex_id)
         others = {n for i, e in assignment.exercises.items() if i != ex_id for n in e.names}
-        used = set(banned_uses(_reachable_source(nb, index, frozenset(others)), apis, own))
+        reachable = _reachable_source(nb, index, frozenset(others))
+        used = set(banned_uses(reachable, apis, own, aliases))
         dynamic: set[str] = set()
         for i, (source, excused) in written.items():
             if i > index:
                 continue
             # another exercise's cell answers for what that exercise replaces too (scored
             # there); what only this one replaces has no business in it
-            mine = apis if i not in exercise_of or i == index else set(apis) - replaced(i)
-            used |= set(banned_uses(source, mine, own)) - set(banned_uses(excused, mine, own))
+            mine, my_aliases = apis, aliases
+            if i in exercise_of and i != index:
+                theirs, their_aliases = replaced(exercise_of[i])
+                mine, my_aliases = apis - theirs, aliases - their_aliases
+            used |= set(banned_uses(source, mine, own, my_aliases)) - set(
+                banned_uses(excused, mine, own, my_aliases)
+            )
             dynamic |= lookups[i]
         if used:
             banned[ex_id] = ban_message(ex_id, sorted(used))

@@ -32,6 +32,7 @@ replaces(
     "min_rnn",
 )
 replaces("12.3", "MinGRU", "coefficients_of", "min_rnn")
+replaces("12.1", "combine", "linear_recurrence", "log_linear_recurrence", "min_rnn")
 
 # ---------------------------------------------------------------- 12.1 compose
 
