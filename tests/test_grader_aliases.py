@@ -93,3 +93,19 @@ HONEST = [  # unusual but correct: the student's own helpers carry the lesson's 
 @pytest.mark.parametrize("notebook, exercise, answer", HONEST)
 def test_a_students_helper_named_like_the_lessons_is_not_banned(notebook, exercise, answer):
     assert exercise not in _banned(notebook, exercise, answer)
+
+
+def test_an_alias_bound_in_an_edited_course_cell_is_the_api():
+    """The setup cell already imports ``combine`` (the lesson's fallback): a student who adds
+    ``mine = combine`` there and answers 12.1 with ``mine`` reaches the reference."""
+    master = MASTERS / "12_parallel_recurrences.ipynb"
+    nb = copy.deepcopy(nbformat.read(master, as_version=4))
+    where = solution_cells(nb)
+    nb.cells[1].source += "\nmine = combine\n"
+    cell = nb.cells[where["12.1"]]
+    cell.source = (
+        cell.source.splitlines()[0]
+        + "\ndef compose(earlier, later):\n    return mine(earlier, later)\n"
+    )
+    banned = banned_exercises(nb, where, read_assignment(master))
+    assert "12.1" in banned and "mine" in banned["12.1"], banned

@@ -500,16 +500,24 @@ def course_bindings(master) -> list[tuple[str, set[str]]]:
                 source = split_hidden_tests(source)[0]
             except Exception:  # a malformed hidden block: the master's tests say so elsewhere
                 continue
-        try:
-            tree = ast.parse(python_source(source))
-        except SyntaxError:
-            continue
-        for statement in tree.body:
-            name = _code_binding(statement)
-            if name:
-                used = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
-                used |= {n.attr for n in ast.walk(statement) if isinstance(n, ast.Attribute)}
-                found.append((name, used - {name}))
+        found += code_bindings(python_source(source))
+    return found
+
+
+def code_bindings(source: str) -> list[tuple[str, set[str]]]:
+    """``(name, names it uses)`` of each top-level function, class or alias of ``source``
+    (see :func:`course_bindings`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for statement in tree.body:
+        name = _code_binding(statement)
+        if name:
+            used = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+            used |= {n.attr for n in ast.walk(statement) if isinstance(n, ast.Attribute)}
+            found.append((name, used - {name}))
     return found
 
 
@@ -576,7 +584,12 @@ def banned_exercises(nb, where: dict, assignment: Assignment) -> dict[str, str]:
     lookups = {i: set(dynamic_uses(s)) - set(dynamic_uses(e)) for i, (s, e) in written.items()}
     exercise_of = {i: ex_id for ex_id, i in where.items()}
 
+    # the lesson's code, and the code the student wrote or changed outside the exercise cells
+    # (an alias bound in an edited course cell is an alias all the same)
     bindings = course_bindings(assignment.path)
+    bindings += [
+        b for i, (src, _) in written.items() if i not in exercise_of for b in code_bindings(src)
+    ]
 
     def replaced(ex_id: str) -> tuple[set[str], set[str]]:
         """What ``ex_id`` replaces, and the lesson's names bound to it."""
