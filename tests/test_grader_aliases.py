@@ -109,3 +109,24 @@ def test_an_alias_bound_in_an_edited_course_cell_is_the_api():
     )
     banned = banned_exercises(nb, where, read_assignment(master))
     assert "12.1" in banned and "mine" in banned["12.1"], banned
+
+
+def _every_alias():
+    """(notebook, exercise, answer name, alias) for every lesson name bound to a replaced API."""
+    from seqcourse.grading.public_checks import load_replaces
+
+    for master in sorted(MASTERS.glob("*.ipynb")):
+        assignment = read_assignment(master)
+        own = {n for e in assignment.exercises.values() for n in e.names}
+        bindings = course_bindings(master)
+        for ex_id, exercise in assignment.exercises.items():
+            for alias in sorted(course_aliases(load_replaces(ex_id), bindings, own)):
+                yield master.stem, ex_id, exercise.names[0], alias
+
+
+@pytest.mark.parametrize("notebook, exercise, name, alias", list(_every_alias()))
+def test_every_lesson_alias_of_a_replaced_api_scores_zero(notebook, exercise, name, alias):
+    """Class 1 of issue 37 on every notebook: the answer hands its work to the lesson's object."""
+    answer = f"def {name}(*args, **kwargs):\n    return {alias}(*args, **kwargs)\n"
+    banned = _banned(notebook, exercise, answer)
+    assert exercise in banned and alias in banned[exercise], banned
