@@ -533,3 +533,73 @@ def test_ipython_syntax_is_read_as_the_kernel_runs_it(source, banned, flagged):
     code = _scannable(source)
     assert bool(banned_uses(code, ["last_real_step"])) is banned
     assert bool(dynamic_uses(code)) is flagged
+
+
+# ---------------------------------------------------------------- 12: 12.1 and 12.2 (issues 36, 37)
+
+# WON before (issue 37): 12.1 answered by the setup cell's `combine`, the lesson's reference.
+COMBINE_12 = "def compose(earlier, later):\n    return combine(earlier, later)\n"
+# WON before (issue 36): a sequential loop for 12.2, with the kernel's scan probe rebound to
+# report a handful of operator calls — 4 of 4.
+LOOP_12 = """def parallel_scan(operator, elems):
+    prefixes = [tuple(e[:, 0] for e in elems)]
+    for t in range(1, elems[0].shape[1]):
+        prefixes.append(operator(prefixes[-1], tuple(e[:, t] for e in elems)))
+    return tuple(ops.stack([p[i] for p in prefixes], axis=1) for i in range(len(elems)))
+"""
+REBIND_12 = """
+import seqcourse.grading.checks.nb12 as _c
+_real = _c.scan_probe
+def _few_calls(*args):
+    replies = _real(*args)
+    for reply in replies:
+        reply["calls"] = 3
+    return replies
+_c.scan_probe = _few_calls
+"""
+# WON before (issue 36): an exercise answered by the grader's own oracle.
+ORACLE_12 = """def parallel_scan(operator, elems):
+    from seqcourse.grading.checks import nb12
+    return nb12._reference_scan(operator, elems)
+"""
+
+
+def _recurrences(master) -> dict:
+    student = _student(master)
+    return {
+        "master": master,
+        "combine": _with(student, "12.1", COMBINE_12),
+        "loop": _with(student, "12.2", LOOP_12),
+        "loop_rebound": _with(student, "12.2", LOOP_12, before=REBIND_12),
+        "oracle": _with(student, "12.2", ORACLE_12),
+    }
+
+
+RECURRENCES = _on("12_parallel_recurrences.ipynb", _recurrences)
+
+
+@RECURRENCES
+def test_12_master_full_marks(graded):
+    r = graded["master"]
+    assert (_score(r, "12.1"), _score(r, "12.2"), _score(r, "12.3")) == (2, 4, 2), _why(r)
+
+
+@RECURRENCES
+def test_12_the_lessons_reference_as_the_answer_scores_zero(graded):
+    assert _banned(graded["combine"], "12.1"), _why(graded["combine"])
+
+
+@RECURRENCES
+def test_12_a_rebound_probe_changes_nothing(graded):
+    honest = _score(graded["loop"], "12.2")
+    assert honest < 4, _why(graded["loop"])  # a loop is not a parallel scan
+    assert _score(graded["loop_rebound"], "12.2") == honest, _why(graded["loop_rebound"])
+
+
+@RECURRENCES
+def test_12_the_graders_oracle_is_out_of_reach(graded):
+    r = graded["oracle"]  # the import fails in the kernel: the call raises, nothing passes
+    assert _score(r, "12.2") == 0, _why(r)
+    assert "does not exist in a graded kernel" in r.exercises["12.2"].reason or BANNED in (
+        r.exercises["12.2"].reason
+    ), _why(r)
