@@ -85,6 +85,7 @@ def layer_probe(step_function, kind: str, weights, sequences):
     try:
         outputs, gradients = run(tf.constant(sequences, tf.float32))
     except Exception as err:  # the student's step, traced into a graph
+        _reraise_stub(err)
         return {"error": f"{type(err).__name__}: {_reason(err)}"[:300]}
     if any(g is None for g in gradients):
         return {"error": "no gradient reaches the weights (NumPy instead of keras.ops?)"}
@@ -135,6 +136,7 @@ def traced_probe(fn, outputs, mask):
     try:
         return np.asarray(traced(tf.constant(outputs, tf.float32), tf.constant(mask)))
     except Exception as err:  # NumPy on symbolic tensors, Python ints of unknown sizes...
+        _reraise_stub(err)
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         name = type(err).__name__
         return f"{name}: {lines[-1].removeprefix(name + ': ') if lines else ''}"[:300]
@@ -474,6 +476,7 @@ def scan_probe(scan, cases):
             try:
                 prefixes = run(*elems)
             except Exception as err:  # the student's code may raise anything when traced
+                _reraise_stub(err)
                 first_line = (str(err).strip().splitlines() or [""])[-1]
                 replies.append({"prefixes": [], "calls": 0, "traced_error": first_line[:300]})
                 continue
