@@ -194,6 +194,25 @@ NO_MASK = """def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, b
                              keras.layers.Dense(1, activation="sigmoid")])
 """
 
+# A model without the mask whose calls are answered by a masked twin: keras.Sequential.__call__
+# patched in the kernel (a cell before the answer), so every output the kernel reports is a
+# right model's — the weights the grader loads included.
+BORROWED = """
+_sequential_call, _twins = keras.Sequential.__call__, {}
+
+def _borrowed(self, x, *args, **kwargs):
+    if id(self) not in _twins:
+        config = self.get_config()
+        for layer in config["layers"]:
+            if layer["class_name"] == "Embedding":
+                layer["config"]["mask_zero"] = True
+        _twins[id(self)] = keras.Sequential.from_config(config)
+    _twins[id(self)].set_weights(self.get_weights())
+    return _sequential_call(_twins[id(self)], x, *args, **kwargs)
+
+keras.Sequential.__call__ = _borrowed
+"""
+
 
 def _sentiment(master) -> dict:
     student = _student(master)
@@ -206,6 +225,7 @@ def _sentiment(master) -> dict:
         "zero_weights_probe": _with(student, "3.1", before=ZERO_WEIGHTS),
         "random_weights_probe": _with(student, "3.1", before=RANDOM_WEIGHTS),
         "no_mask": _with(solved, "3.1", answer=NO_MASK),
+        "borrowed": _with(_with(solved, "3.1", answer=NO_MASK), "3.1", before=BORROWED),
     }
 
 
@@ -231,7 +251,9 @@ def test_a_forged_model_or_probe_scores_zero(graded, name):
 @SENTIMENT
 def test_the_judge_says_what_it_compared(graded):
     tests = {t["name"]: t for t in graded["fake_model"].exercises["3.1"].tests}
-    assert any("rebuilt" in t["message"] for t in tests.values() if not t["passed"]), tests
+    assert any("could not rebuild" in t["message"] for t in tests.values() if not t["passed"]), (
+        tests
+    )
     # the forged probe never runs: the kernel cannot import the checks it patches (the grader
     # sends its probes with each call), so the stub it sat beside stays a stub
     assert graded["zero_weights_probe"].exercises["3.1"].status == "not attempted"
@@ -243,6 +265,15 @@ def test_a_model_without_the_mask_earns_partial_marks(graded):
     assert 0 < _score(r, "3.1") < 3, r.summary()
     failed = [t for t in r.exercises["3.1"].tests if not t["passed"]]
     assert failed and all("padding" in t["name"] or "hidden" in t["name"] for t in failed)
+
+
+@SENTIMENT
+def test_a_wrong_model_cannot_borrow_a_right_models_outputs(graded):
+    """WON before (issue 36): the kernel's outputs were the judge's evidence. The grader now
+    rebuilds the model from its exported config and weights and runs it itself, so the
+    unmasked model scores what the unmasked model earns."""
+    honest, borrowed = graded["no_mask"], graded["borrowed"]
+    assert _score(borrowed, "3.1") == _score(honest, "3.1") < 3, borrowed.summary()
 
 
 # ---------------------------------------------------------------- 4.2 sample_with_temperature

@@ -1,5 +1,5 @@
 """Hostile submissions of the exercises added with probe + judge checks: 3.2, 4.3, 5.1, 5.2,
-6.1-6.3, 7.1, 9.1 and 10.1.
+6.1-6.3, 7.1, 9.1, 10.1, 11.1, 11.2, 12.1 and 12.2.
 
 Each notebook is graded once (reduced masters, as in ``test_grader_models``), with one
 submission per attack; a submission attacks every exercise of its notebook at once where the
@@ -19,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 from grading_copies import ROOT
-from test_grader_models import _on, _score, _student, _with, grade_scenarios
+from test_grader_models import BORROWED, _on, _score, _student, _with, grade_scenarios
 
 BANNED = "scores 0"  # in the reason of an exercise that used what it replaces
 
@@ -35,6 +35,22 @@ def _banned(result, exercise) -> bool:
 
 def _why(result) -> str:
     return str({k: (e.score, e.reason[:300]) for k, e in result.exercises.items()})
+
+
+def _classes_1_to_3(student, probe: str, oracle: tuple, lookup: tuple | None = None):
+    """One submission with issue 36's three attack classes: a cell that rebinds the grader's
+    ``probe`` (class 1) before exercise ``oracle[0]``, which ``oracle[1]`` answers with the
+    grader's own oracle (class 2), and exercise ``lookup[0]`` answered by ``lookup[1]``, a
+    reference found by name at run time (class 3)."""
+    rebind = f"import seqcourse.grading.probes as _p\n_p.{probe} = lambda *args, **kwargs: None\n"
+    nb = _with(student, oracle[0], oracle[1], before=rebind)
+    return _with(nb, *lookup) if lookup else nb
+
+
+def _out_of_reach(result, exercise) -> bool:
+    """Did ``exercise`` score 0 because the grader's code cannot be imported in the kernel?"""
+    reason = result.exercises[exercise].reason + str(result.exercises[exercise].tests)
+    return _score(result, exercise) == 0 and "does not exist in a graded kernel" in reason
 
 
 # ---------------------------------------------------------------- 03: 3.1 and 3.2
@@ -157,12 +173,31 @@ _c.generation_probe = lambda g, *a: _orig(seqcourse.sampling.__dict__["generate"
 """
 
 
+ORACLE_04 = (
+    "4.2",
+    """def sample_with_temperature(logits, temperature, rng):
+    from seqcourse.grading.checks.nb04 import _softmax
+    p = _softmax(np.asarray(logits, "float64"), temperature)
+    return int(rng.choice(len(p), p=p))
+""",
+)
+LOOKUP_04 = (
+    "4.3",
+    """def generate_ids(stepper, prompt_ids, length, temperature, rng, sample):
+    import pydoc
+    reference = pydoc.locate(b"seqcourse.sampling.generate_ids".decode())
+    return reference(stepper, prompt_ids, length, temperature, rng, sample)
+""",
+)
+
+
 def _language_model(master) -> dict:
     return {
         "stateless": _with(master, "4.3", answer=STATELESS),
         "forged_count": _with(master, "4.3", answer=FORGED_COUNT),
         "forged_probe_count": _with(master, "4.3", answer=STATELESS, before=FORGED_PROBE_COUNT),
         "probe_patch": _with(_student(master), "4.3", before=PROBE_PATCH_04),
+        "classes_1_3": _classes_1_to_3(_student(master), "sampler_probe", ORACLE_04, LOOKUP_04),
     }
 
 
@@ -177,6 +212,12 @@ def test_04_a_forged_step_count_earns_nothing(graded):
     assert _score(forged, "4.3") == honest, _why(forged)
     assert any("calls of step" in t["message"] for t in forged.exercises["4.3"].tests)
     assert _score(graded["forged_probe_count"], "4.3") == honest, _why(graded["forged_probe_count"])
+
+
+@LANGUAGE_MODEL
+def test_04_the_graders_probes_and_oracles_and_lookups_by_name_earn_nothing(graded):
+    r = graded["classes_1_3"]
+    assert _out_of_reach(r, "4.2") and _banned(r, "4.3"), _why(r)
 
 
 @LANGUAGE_MODEL
@@ -198,8 +239,9 @@ ANSWERS_05 = {
     "    return _tagger(vocab_size, n_tags, embedding_dim, units, bidirectional)\n",
 }
 
-# Lost before and after: an ndarray subclass whose __eq__ always agrees and a NaN loss (5.1);
-# the right tagger whose set_weights ignores the grader's weights (5.2).
+# Lost before and after: an ndarray subclass whose __eq__ always agrees and a NaN loss (5.1).
+# The right tagger whose set_weights ignores the grader's weights (5.2): lost while the kernel
+# ran the model; now the grader runs it, and the lie is moot.
 LIARS_05 = {
     "5.1": """class _Liar(np.ndarray):
     def __eq__(self, other):
@@ -223,12 +265,45 @@ def masked_loss_and_accuracy(y_true, logits, mask):
 }
 
 
+# A tagger without the mask; "borrowed" adds test_grader_models' BORROWED cell, whose patched
+# keras.Sequential.__call__ answers with a masked twin. WON before (issue 36): full marks.
+NO_MASK_05 = """def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=True):
+    recurrent = keras.layers.LSTM(units, return_sequences=True)
+    if bidirectional:
+        recurrent = keras.layers.Bidirectional(recurrent)
+    return keras.Sequential([keras.Input((None,), dtype="int64"),
+                             keras.layers.Embedding(vocab_size, embedding_dim),
+                             recurrent, keras.layers.Dense(n_tags)])
+"""
+
+
+ORACLE_05 = (
+    "5.1",
+    """def masked_loss_and_accuracy(y_true, logits, mask):
+    from seqcourse.grading.checks.nb05 import _keras_accuracy, _keras_loss
+    return _keras_loss(y_true, logits, mask), _keras_accuracy(y_true, logits, mask)
+""",
+)
+LOOKUP_05 = (
+    "5.2",
+    """def build_tagger(vocab_size, n_tags, embedding_dim=64, units=64, bidirectional=True):
+    import pydoc
+    reference = pydoc.locate(b"seqcourse.models.build_tagger".decode())
+    return reference(vocab_size, n_tags, embedding_dim, units, bidirectional)
+""",
+)
+
+
 def _tagging(master) -> dict:
     student = _student(master)
     aliases = _with(student, "5.1", answer=ANSWERS_05["5.1"], before=ALIASES_05)
+    no_mask = _with(student, "5.2", NO_MASK_05)
     return {
         "aliases": _with(aliases, "5.2", answer=ANSWERS_05["5.2"]),
         "liars": _with(_with(student, "5.1", LIARS_05["5.1"]), "5.2", LIARS_05["5.2"]),
+        "no_mask": no_mask,
+        "borrowed": _with(no_mask, "5.2", before=BORROWED),
+        "classes_1_3": _classes_1_to_3(student, "loss_probe", ORACLE_05, LOOKUP_05),
     }
 
 
@@ -245,8 +320,24 @@ def test_05_references_bound_elsewhere_score_zero(graded):
 def test_05_liars_are_caught(graded):
     r = graded["liars"]
     assert _score(r, "5.1") == 0, _why(r)
-    assert _score(r, "5.2") == 0, _why(r)  # every comparison loads the grader's weights
-    assert any("weights the grader chose" in t["message"] for t in r.exercises["5.2"].tests)
+    # The tagger is the right model with a lying set_weights: the grader rebuilds it from its
+    # config and loads its own weights there, so the lie changes nothing and the model earns
+    # what the right model earns (it scored 0 when the kernel's set_weights was trusted).
+    assert r.exercises["5.2"].status == "passed", _why(r)
+
+
+@TAGGING
+def test_05_the_graders_probes_and_oracles_and_lookups_by_name_earn_nothing(graded):
+    r = graded["classes_1_3"]
+    assert _out_of_reach(r, "5.1") and _banned(r, "5.2"), _why(r)
+
+
+@TAGGING
+def test_05_a_wrong_model_cannot_borrow_a_right_models_outputs(graded):
+    honest, borrowed = graded["no_mask"], graded["borrowed"]
+    assert "mask_zero=True" in honest.exercises["5.2"].reason, _why(honest)
+    assert _score(borrowed, "5.2") == _score(honest, "5.2"), _why(borrowed)
+    assert borrowed.exercises["5.2"].reason == honest.exercises["5.2"].reason, _why(borrowed)
 
 
 # ---------------------------------------------------------------- 06: 6.1, 6.2, 6.3
@@ -360,10 +451,30 @@ LAYER_CALL = """def caption_step(parts, tokens, state):
 BASE_CALL = LAYER_CALL.replace("parts.attention.call(", "AdditiveAttention.call(parts.attention, ")
 
 
+ORACLE_07 = (
+    "7.1",
+    """def caption_step(parts, tokens, state):
+    from seqcourse.grading.checks.nb07 import _numpy_step
+    return _numpy_step(parts, tokens, state["h"], state["grid"])
+""",
+)
+LOOKUP_07 = (
+    "7.2",
+    """def clipped_precision(candidate, references, n):
+    import pkgutil
+    return pkgutil.resolve_name(b"seqcourse.metrics:clipped_precision".decode())(
+        candidate, references, n)
+""",
+)
+
+
 def _captioning(master) -> dict:
     return {
         "layer_call": _with(master, "7.1", LAYER_CALL),
         "base_call": _with(master, "7.1", BASE_CALL),
+        "classes_1_3": _classes_1_to_3(
+            _student(master), "caption_step_probe", ORACLE_07, LOOKUP_07
+        ),
     }
 
 
@@ -376,6 +487,12 @@ def test_07_the_attention_layer_cannot_do_the_step(graded, name):
     r = graded[name]
     assert _score(r, "7.1") == 0, _why(r)
     assert _score(r, "7.2") == 3, _why(r)
+
+
+@CAPTIONING
+def test_07_the_graders_probes_and_oracles_and_lookups_by_name_earn_nothing(graded):
+    r = graded["classes_1_3"]
+    assert _out_of_reach(r, "7.1") and _banned(r, "7.2"), _why(r)
 
 
 # ---------------------------------------------------------------- 09: 9.1 and 10: 10.1
@@ -394,11 +511,26 @@ DYNAMIC_10 = """def recursive_forecast(step, series, origins, window, horizon):
 """
 
 
+# Issue 36's classes: the grader's probe rebound and its frame-by-frame judge as the answer;
+# the reference found by name at run time.
+ORACLE_09 = (
+    "9.1",
+    """def apply_per_frame(frame_model, clips):
+    from seqcourse.grading.checks import nb09
+    return nb09._features(frame_model, clips)
+""",
+)
+LOOKUP_09 = """def apply_per_frame(frame_model, clips):
+    import pydoc
+    return pydoc.locate(b"seqcourse.video.per_frame".decode())(frame_model, clips)
+"""
 VIDEO = _on(
     "09_video_activity.ipynb",
     lambda master: {
         "alias": _with(_student(master), "9.1", ANSWER_09, before=ALIAS_09),
         "loop": _with(_student(master), "9.1", LOOP_09),
+        "oracle": _classes_1_to_3(_student(master), "per_frame_probe", ORACLE_09),
+        "lookup": _with(_student(master), "9.1", LOOKUP_09),
     },
 )
 # WON before: the reference bound by a line magic, which the scan blanked.
@@ -418,6 +550,12 @@ SERIES = _on(
 @VIDEO
 def test_09_a_reference_bound_elsewhere_scores_zero(graded):
     assert _banned(graded["alias"], "9.1"), _why(graded["alias"])
+
+
+@VIDEO
+def test_09_the_graders_probes_and_oracles_and_lookups_by_name_earn_nothing(graded):
+    assert _out_of_reach(graded["oracle"], "9.1"), _why(graded["oracle"])
+    assert _banned(graded["lookup"], "9.1"), _why(graded["lookup"])
 
 
 @VIDEO
@@ -535,6 +673,87 @@ def test_ipython_syntax_is_read_as_the_kernel_runs_it(source, banned, flagged):
     assert bool(dynamic_uses(code)) is flagged
 
 
+# ---------------------------------------------------------------- 11: 11.1 and 11.2 (issue 36)
+
+# Honest but NumPy-only: right values, fails only the check that traces it as the model does.
+NUMPY_11 = """def scaled_dot_product_attention(q, k, v, causal=False):
+    q, k, v = (np.asarray(a, "float64") for a in (q, k, v))
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        scores = np.where(np.tril(np.ones(scores.shape[-2:], bool)), scores, -1e9)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return weights @ v, weights
+"""
+# Class 1: the traced probe rebound in the kernel to call the function eagerly (the NumPy answer
+# would then pass the traced check).
+REBIND_11 = """
+import seqcourse.grading.probes as _p
+_p.traced_call = lambda fn, arrays, unknown, kwargs: fn(*arrays, **kwargs)
+"""
+# Class 2: the judge's own oracle (a brute-force loop) as the answer.
+ORACLE_11 = """def scaled_dot_product_attention(q, k, v, causal=False):
+    from seqcourse.grading.checks.nb11 import _loop_attention
+    return _loop_attention(np.asarray(q), np.asarray(k), np.asarray(v), causal)
+"""
+# Class 3: the lesson's references found by a lookup by name, from bytes literals.
+LOOKUP_11 = {
+    "11.1": """def scaled_dot_product_attention(q, k, v, causal=False):
+    import pydoc
+    ops_attention = pydoc.locate(b"keras.ops.dot_product_attention".decode())
+    return ops_attention(q, k, v, is_causal=causal), None
+""",
+    "11.2": """def sinusoidal_positions(length, depth):
+    import pkgutil
+    return pkgutil.resolve_name(b"seqcourse.layers.transformer:sinusoidal_positions".decode())(
+        length, depth)
+""",
+}
+
+
+def _transformer(master) -> dict:
+    student = _student(master)
+    numpy_11 = _with(student, "11.1", NUMPY_11)
+    return {
+        "master": master,
+        "numpy": numpy_11,
+        "numpy_rebound": _with(numpy_11, "11.1", before=REBIND_11),
+        "oracle": _with(student, "11.1", ORACLE_11),
+        "lookup": _with(_with(student, "11.1", LOOKUP_11["11.1"]), "11.2", LOOKUP_11["11.2"]),
+    }
+
+
+TRANSFORMER = _on("11_transformer.ipynb", _transformer)
+
+
+@TRANSFORMER
+def test_11_master_full_marks(graded):
+    r = graded["master"]
+    assert (_score(r, "11.1"), _score(r, "11.2")) == (3, 2), _why(r)
+
+
+@TRANSFORMER
+def test_11_a_rebound_probe_changes_nothing(graded):
+    honest = graded["numpy"]
+    assert 0 < _score(honest, "11.1") < 3, _why(honest)  # NumPy fails only the traced check
+    failed = [t["name"] for t in honest.exercises["11.1"].tests if not t["passed"]]
+    assert failed and all("symbolic" in name for name in failed), failed
+    assert _score(graded["numpy_rebound"], "11.1") == _score(honest, "11.1"), _why(
+        graded["numpy_rebound"]
+    )
+
+
+@TRANSFORMER
+def test_11_the_graders_oracle_is_out_of_reach(graded):
+    assert _out_of_reach(graded["oracle"], "11.1"), _why(graded["oracle"])
+
+
+@TRANSFORMER
+def test_11_references_found_by_name_at_run_time_score_zero(graded):
+    r = graded["lookup"]
+    assert _banned(r, "11.1") and _banned(r, "11.2"), _why(r)
+
+
 # ---------------------------------------------------------------- 12: 12.1 and 12.2 (issues 36, 37)
 
 # WON before (issue 37): 12.1 answered by the setup cell's `combine`, the lesson's reference.
@@ -564,6 +783,13 @@ ORACLE_12 = """def parallel_scan(operator, elems):
 """
 
 
+# Class 3: 12.1 answered by the lesson's combine, found by name at run time.
+LOOKUP_12 = """def compose(earlier, later):
+    import pydoc
+    return pydoc.locate(b"seqcourse.layers.min_rnn.combine".decode())(earlier, later)
+"""
+
+
 def _recurrences(master) -> dict:
     student = _student(master)
     return {
@@ -572,6 +798,7 @@ def _recurrences(master) -> dict:
         "loop": _with(student, "12.2", LOOP_12),
         "loop_rebound": _with(student, "12.2", LOOP_12, before=REBIND_12),
         "oracle": _with(student, "12.2", ORACLE_12),
+        "lookup": _with(student, "12.1", LOOKUP_12),
     }
 
 
@@ -597,9 +824,7 @@ def test_12_a_rebound_probe_changes_nothing(graded):
 
 
 @RECURRENCES
-def test_12_the_graders_oracle_is_out_of_reach(graded):
+def test_12_the_graders_oracle_and_lookups_by_name_are_out_of_reach(graded):
     r = graded["oracle"]  # the import fails in the kernel: the call raises, nothing passes
-    assert _score(r, "12.2") == 0, _why(r)
-    assert "does not exist in a graded kernel" in r.exercises["12.2"].reason or BANNED in (
-        r.exercises["12.2"].reason
-    ), _why(r)
+    assert _out_of_reach(r, "12.2"), _why(r)
+    assert _banned(graded["lookup"], "12.1"), _why(graded["lookup"])

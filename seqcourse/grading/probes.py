@@ -31,9 +31,11 @@ def _reraise_stub(err: Exception) -> None:
 
 
 def model_run(model, inputs, load) -> dict:
-    """Kernel side of a model probe: ``model``'s class, its outputs on each of ``inputs`` and
-    its weights, then its outputs with the weight arrays ``load`` (the grader's choice) loaded
-    instead, or why they could not be. Plain data only; a judge checks its form."""
+    """Kernel side of a model probe: ``model``'s class, its outputs on each of ``inputs``, its
+    weights and its config (``model.to_json()``, or why it has none), then its outputs with the
+    weight arrays ``load`` (the grader's choice) loaded instead, or why they could not be. Plain
+    data only. The judge rebuilds the model from the config and weights and runs it itself
+    (``rebuilt_models``): the outputs sent here are the kernel's word and decide nothing."""
     import keras
 
     run = {"type": type(model).__name__, "is_model": isinstance(model, keras.Model)}
@@ -41,6 +43,10 @@ def model_run(model, inputs, load) -> dict:
         return run
     run["outputs"] = [np.asarray(model(x)) for x in inputs]
     run["weights"] = [np.asarray(w) for w in model.get_weights()]
+    try:
+        run["config"] = model.to_json()
+    except Exception as err:  # a subclassed model without get_config, say
+        run["config_error"] = f"it has no config ({type(err).__name__}: {err})"[:300]
     try:
         model.set_weights(load)
     except Exception as err:  # other sizes: the judge says which

@@ -453,6 +453,7 @@ def is_model_run(run, inputs: int) -> bool:
         _arrays(run.get("outputs"), inputs)
         and _arrays(run.get("weights"), 0)
         and (_arrays(run.get("loaded"), inputs) or type(run.get("load_error")) is str)
+        and (type(run.get("config")) is str or type(run.get("config_error")) is str)
     )
 
 

@@ -18,6 +18,7 @@ from seqcourse.grading.public_checks import (
     replaces,
     require,
 )
+from seqcourse.grading.rebuilt_models import rebuilt_run
 
 # the course's references (seqcourse.models), which the notebook falls back on
 replaces("3.1", "build_lstm_classifier")
@@ -29,11 +30,12 @@ ATOL = 2e-5  # float32 outputs of the same Keras computation, in two processes
 
 # ---------------------------------------------------------------- 3.1 build_lstm_classifier
 #
-# Probe (in the student's kernel): build the model for bidirectional False and True, run it on
-# token ids with its own weights, then with weights the grader chose; return the weights and
-# the outputs. Judge (here): rebuild Embedding(mask_zero) -> LSTM / Bidirectional(LSTM) ->
-# Dense(1, sigmoid) with the same weights and compare. A made-up output, or weights that do
-# not produce the outputs sent, fail; outputs on the grader's weights must be computed.
+# Probe (in the student's kernel): build the model for bidirectional False and True and return
+# its config and weights (plus the kernel's outputs, which decide nothing). Judge (here): rebuild
+# the student's model from that config and weights and run it on token ids, with its own weights
+# and with weights the grader chose (rebuilt_models); build Embedding(mask_zero) -> LSTM /
+# Bidirectional(LSTM) -> Dense(1, sigmoid) itself with the same weights and compare. Outputs
+# are computed here, so a wrong model cannot borrow a right model's outputs in the kernel.
 
 
 class ObservedModels:
@@ -48,8 +50,14 @@ class ObservedModels:
             [(rng.normal(size=w.shape) * 0.5).astype("float32") for w in judge.get_weights()]
             for judge in self.judges
         ]
-        self.runs = probe_with(build, classifier_probe, self.sizes, self.batches, self.loads)
-        _well_formed(self.runs)
+        runs = probe_with(build, classifier_probe, self.sizes, self.batches, self.loads)
+        _well_formed(runs)
+        sizes = [d for judge in self.judges for w in judge.get_weights() for d in w.shape]
+        limit = 4 * max(*sizes, *(d for batch in batches for d in batch.shape))
+        self.runs = [
+            rebuilt_run(run, batches, load, limit)
+            for run, load in zip(runs, self.loads, strict=True)
+        ]
 
     def settings(self):
         """``(bidirectional, what the probe returned, the judge's model, the grader's weights)``."""
@@ -66,6 +74,11 @@ class ObservedModels:
         for bidirectional, run, judge, _ in self.settings():
             if not run["is_model"]:
                 raise CheckFailed(f"{what} should return a keras.Model, got {run['type'][:80]}")
+            if "rebuild_error" in run:
+                raise CheckFailed(
+                    f"with bidirectional={bidirectional}, the checker could not rebuild your "
+                    f"model from its config and weights to run it: {run['rebuild_error']}"
+                )
             want = [tuple(w.shape) for w in judge.get_weights()]
             got = [tuple(w.shape) for w in run["weights"]]
             if got != want:
