@@ -1,15 +1,17 @@
 """Test-suite set-up shared by the unit tests and the notebook suite.
 
-Environment variables set here are inherited by every notebook kernel: fast mode, quiet
-TensorFlow logs, a headless matplotlib and GPU memory growth so that parallel kernels can
-share one GPU.
+Environment variables set here are inherited by every notebook kernel: fast mode, strict
+targets, quiet TensorFlow logs, a headless matplotlib and GPU memory growth so that parallel
+kernels can share one GPU.
 
-Every notebook under ``notebooks/`` is also a test: it is executed in fast mode by the same
-code as ``seqcourse run --fast`` and fails when a cell raises, when a metric named in its
-``targets`` or ``fast_targets`` (``seqcourse/targets.toml``) is not recorded, or when a fast
-target is missed — so a notebook that stops learning fails the suite, not only the benchmark.
-Wall time is reported by ``seqcourse run``, not asserted here. Executed copies and kernel logs
-go to ``runs/tests/``.
+Every notebook under ``notebooks/`` (the masters) and ``exercises/`` (the student copies, whose
+stubs fall back on the course's reference) is executed by nbval (``--nbval-lax`` in
+``pyproject.toml``: a cell fails when it raises; outputs are not compared). Each notebook's
+last cell, ``check_targets``, raises in strict mode when a fast target is missed or a targeted
+metric (``seqcourse/targets.toml``) is not recorded — so a notebook that stops learning fails
+the suite, not only the benchmark. Wall time is reported by ``seqcourse run``, not asserted
+here. For a notebook with a failing cell, its executed copy (outputs so far) and its kernel's
+log go to ``runs/tests/<folder>/``.
 """
 
 import os
@@ -17,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from seqcourse.runtime import FAST_ENV
+from seqcourse.runtime import FAST_ENV, STRICT_TARGETS_ENV
 
 os.environ[FAST_ENV] = "1"
+os.environ[STRICT_TARGETS_ENV] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
-NOTEBOOK_CELL_TIMEOUT = 600  # seconds; a hung fast-mode cell fails instead of stalling CI
 RUNS = Path(__file__).parent / "runs" / "tests"
 
 
@@ -39,45 +41,56 @@ def _doctest_names(request):
         request.getfixturevalue("doctest_namespace").update(np=np, keras=keras)
 
 
-def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix == ".ipynb" and file_path.parent.name == "notebooks":
-        return NotebookFile.from_parent(parent, path=file_path)
-    return None
+def _nbval_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
 
 
-class NotebookFile(pytest.File):
-    def collect(self):
-        yield NotebookItem.from_parent(self, name="fast-mode run")
+def _artefact(notebook: Path, suffix: str) -> Path:
+    """Where a notebook's executed copy or kernel log goes: runs/tests/<folder>/<name>."""
+    folder = RUNS / notebook.parent.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{notebook.stem}{suffix}"
 
 
-class NotebookFailed(Exception):
-    """A notebook raised, or missed or did not record a target."""
+_RUNNING: dict[str, Path] = {}  # the notebook whose kernel nbval is about to start
 
 
-class NotebookItem(pytest.Item):
-    def runtest(self):
-        from seqcourse.runner import run_notebook
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    if _nbval_cell(item):
+        _RUNNING["notebook"] = Path(item.parent.path)
+    yield
 
-        result = run_notebook(
-            self.path,
-            fast=True,
-            out_dir=RUNS,
-            cell_timeout=NOTEBOOK_CELL_TIMEOUT,
-            log=RUNS / f"{self.path.stem}.log",
-        )
-        problems = result.problems(check_budget=False)
-        if problems:
-            raise NotebookFailed(result, problems)
 
-    def repr_failure(self, excinfo, style=None):
-        if not isinstance(excinfo.value, NotebookFailed):
-            return super().repr_failure(excinfo, style)
-        result, problems = excinfo.value.args
-        lines = [f"{self.path.name} (fast mode):", *(f"  - {p}" for p in problems)]
-        if result.error_detail:
-            lines += ["", result.error_detail]
-        lines += ["", f"executed copy: {RUNS / self.path.name}", f"kernel log: {result.log}"]
-        return "\n".join(lines)
+def _logging_kernel_start(start):
+    """nbval's kernel start with the kernel's stderr in runs/tests/<folder>/<name>.log (nbval
+    itself sends it to /dev/null), so a crash or a warning is on file."""
 
-    def reportinfo(self):
-        return self.path, None, f"{self.path.name} (fast mode)"
+    def start_new_kernel(*args, **kwargs):
+        if "notebook" in _RUNNING:
+            kwargs["stderr"] = open(_artefact(_RUNNING["notebook"], ".log"), "w")  # noqa: SIM115
+        return start(*args, **kwargs)
+
+    return start_new_kernel
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("nbval"):
+        import nbval.kernel
+
+        nbval.kernel.start_new_kernel = _logging_kernel_start(nbval.kernel.start_new_kernel)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each executed cell's outputs in the notebook; when a cell fails, write the executed
+    copy so far to runs/tests/<folder>/<name>.ipynb."""
+    outcome = yield
+    if not _nbval_cell(item) or call.when != "call":
+        return
+    import nbformat
+
+    outputs = getattr(item, "test_outputs", None) or []
+    item.cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    if outcome.get_result().failed:
+        nbformat.write(item.parent.nb, _artefact(Path(item.parent.path), ".ipynb"))

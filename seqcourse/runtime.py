@@ -5,6 +5,8 @@
 * ``SEQCOURSE_RECORD_FILE=path`` makes :func:`record` append its metrics to that JSON-lines
   file; ``seqcourse run`` sets it to collect each notebook's results.
 * ``SEQCOURSE_DATA=folder`` is where full-mode downloads go (default ``~/seqcourse_data``).
+* ``SEQCOURSE_STRICT_TARGETS=1`` makes a notebook's last cell (:func:`seqcourse.targets.
+  check_targets`) raise when the run missed a target; the test suite sets it.
 
 Other modules use the names below, never the strings.
 """
@@ -23,6 +25,9 @@ FAST_ENV = "SEQCOURSE_FAST"
 GRADING_ENV = "SEQCOURSE_GRADING"
 RECORD_FILE_ENV = "SEQCOURSE_RECORD_FILE"
 DATA_ENV = "SEQCOURSE_DATA"
+STRICT_TARGETS_ENV = "SEQCOURSE_STRICT_TARGETS"
+
+_RECORDED: dict[str, float] = {}  # this kernel's records, for check_targets
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -34,6 +39,16 @@ def _flag(name: str) -> bool:
 def is_fast() -> bool:
     """True when ``SEQCOURSE_FAST`` is set: notebooks shrink data and epochs to run in seconds."""
     return _flag(FAST_ENV)
+
+
+def strict_targets() -> bool:
+    """Should a missed target raise (the test suite), not only be reported?"""
+    return _flag(STRICT_TARGETS_ENV) and not is_grading()
+
+
+def recorded() -> dict[str, float]:
+    """The metrics :func:`record` has recorded in this process, by name (the last value)."""
+    return dict(_RECORDED)
 
 
 def is_grading() -> bool:
@@ -167,6 +182,7 @@ def record(name: str, value) -> float:
             f"record({name!r}, ...): value is {number}; a recorded metric must be finite"
         )
     print(f"recorded {name} = {number:.6g}")
+    _RECORDED[name] = number
     path = os.environ.get(RECORD_FILE_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as fh:

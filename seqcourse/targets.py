@@ -49,6 +49,39 @@ class NotebookTargets:
         """The targets whose values are checked in the given mode."""
         return self.fast_targets if fast else self.targets
 
+    def problems(self, metrics: dict[str, float], fast: bool) -> list[str]:
+        """What a run of the given mode with ``metrics`` misses: a checked target not met, or
+        a required metric (:meth:`required_metrics`) not recorded."""
+        found = []
+        checked = {t.name: t for t in self.checked(fast)}
+        for name in self.required_metrics(fast):
+            if name not in metrics:
+                found.append(f"{name} was not recorded")
+            elif name in checked and not checked[name].met(metrics[name]):
+                found.append(f"{name} = {metrics[name]:.4g}, target {checked[name]}")
+        return found
+
+    def table(self, metrics: dict[str, float], fast: bool) -> str:
+        """A run's metrics against the targets of its mode, one line per required metric."""
+        checked = {t.name: t for t in self.checked(fast)}
+        names = self.required_metrics(fast) + sorted(
+            set(metrics) - set(self.required_metrics(fast))
+        )
+        width = max(len(n) for n in [*names, "metric"])
+        lines = [f"  {'metric':{width}s}  {'value':>10s}  {'target':10s}  verdict"]
+        for name in names:
+            value = f"{metrics[name]:.4g}" if name in metrics else "-"
+            target = checked.get(name)
+            if name not in metrics:
+                verdict = "NOT RECORDED" if name in self.required_metrics(fast) else ""
+            elif target is not None:
+                verdict = "met" if target.met(metrics[name]) else "MISSED"
+            else:
+                verdict = "recorded (its target is checked in default mode)" if name in {
+                    t.name for t in self.targets} else "recorded (no target)"  # fmt: skip
+            lines.append(f"  {name:{width}s}  {value:>10s}  {str(target or ''):10s}  {verdict}")
+        return "\n".join(lines)
+
     def required_metrics(self, fast: bool) -> list[str]:
         """Metrics a run must record: in fast mode those of both tables, so that a renamed
         metric fails the test suite and not only the default-mode benchmark."""
@@ -89,3 +122,38 @@ def load_targets(text: str | None = None) -> dict[str, NotebookTargets]:
         )
         table[notebook] = NotebookTargets(notebook, budget, fast_budget, targets, fast_targets)
     return table
+
+
+class TargetsMissed(AssertionError):
+    """A notebook run missed a target of its mode, or did not record a targeted metric."""
+
+
+def check_targets(notebook: str, strict: bool | None = None) -> list[str]:
+    """The last cell of every notebook: print this run's recorded metrics (``runtime.record``)
+    against ``notebook``'s targets for the mode it ran in (fast or default) and return what
+    was missed. With ``strict`` (default: ``SEQCOURSE_STRICT_TARGETS=1``, which the test suite
+    sets; never while grading) a miss raises :class:`TargetsMissed` with the same table, so
+    nbval fails the notebook.
+
+    Raises:
+        KeyError: if ``notebook`` has no entry in ``seqcourse/targets.toml``.
+        TargetsMissed: if strict and a target was missed or not recorded.
+    """
+    from seqcourse import runtime
+
+    table = load_targets()
+    if notebook not in table:
+        raise KeyError(
+            f"{notebook!r} has no entry in seqcourse/targets.toml (known: {sorted(table)})"
+        )
+    targets, fast, metrics = table[notebook], runtime.is_fast(), runtime.recorded()
+    missed = targets.problems(metrics, fast)
+    mode = "fast" if fast else "default"
+    head = f"{notebook}, {mode} mode: " + (
+        f"{len(missed)} target(s) missed" if missed else "every target met"
+    )
+    report = f"{head}\n{targets.table(metrics, fast)}"
+    if missed and (runtime.strict_targets() if strict is None else strict):
+        raise TargetsMissed(report)
+    print(report)
+    return missed

@@ -807,8 +807,10 @@ def grade_submission(
             for ex in assignment.exercises.values()
             for name in ex.names
         }
+        clock = _PhaseClock()
         try:
             with client.setup_kernel():
+                clock.lap("kernel start")
                 km = client.km
                 if not km.namespaced:
                     result.log.append("kernel ran without namespaces (unshare not permitted)")
@@ -821,10 +823,12 @@ def grade_submission(
                     if ex_id is None and _is_check_cell(cell.source):
                         continue
                     outcome = session.execute(cell, f"cell {number}")
+                    clock.lap("exercise cells" if ex_id else "other cells")
                     if ex_id is None:
                         continue
                     ex = assignment.exercises[ex_id]
                     tests = judge_exercise(ex, proxies, session, imports)
+                    clock.lap("checks and probes")
                     score = _score(ex, outcome, tests, cell_timeout)
                     if ex_id in banned and score.status != NOT_ATTEMPTED:  # a stub stays one
                         test = CheckResult("written from scratch", False, banned[ex_id], gate=True)
@@ -854,8 +858,27 @@ def grade_submission(
     result.close("not graded: its exercise cell never finished running")
     result.seconds = round(time.monotonic() - start, 2)
     result.log.append(f"{session.probes} probe call(s) judged outside the kernel")
+    result.log.append(clock.summary(result.seconds))
     emit(result)
     return result
+
+
+class _PhaseClock:
+    """Where a submission's grading time goes (kernel start, the notebook's own cells, the
+    exercise cells, checks and probes), for ``benchmarks/grading_speed.py``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.last = time.monotonic()
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self.last
+        self.last = now
+
+    def summary(self, total: float) -> str:
+        parts = ", ".join(f"{phase} {s:.1f} s" for phase, s in self.seconds.items())
+        return f"time: {total:.1f} s in all ({parts})"
 
 
 REDACTED = "[hidden test text removed]"
