@@ -97,6 +97,24 @@ _c.classifier_probe = lambda build, *a: _orig(seqcourse.models.build_lstm_classi
 """
 
 
+# Issue 36, classes 2 and 3: 3.1 answered by the judge's own builder of the requested model,
+# 3.2 by the reference found by name at run time.
+ORACLE_03 = (
+    "3.1",
+    """def build_lstm_classifier(vocab_size, embedding_dim=32, units=32, bidirectional=False):
+    from seqcourse.grading.checks.nb03 import _architecture
+    return _architecture((vocab_size, embedding_dim, units), bidirectional)
+""",
+)
+LOOKUP_03 = (
+    "3.2",
+    """def last_real_step(outputs, mask):
+    import pkgutil
+    return pkgutil.resolve_name(b"seqcourse.models:last_real_step".decode())(outputs, mask)
+""",
+)
+
+
 def _sentiment(master) -> dict:
     student = _student(master)
     aliases = _with(student, "3.1", answer=ANSWERS_03["3.1"], before=ALIASES_03)
@@ -106,6 +124,7 @@ def _sentiment(master) -> dict:
         "dynamic": _with(_with(student, "3.1", DYNAMIC_03["3.1"]), "3.2", DYNAMIC_03["3.2"]),
         "hook": _with(student, "3.1", before=HOOK_03),
         "probe_patch": _with(student, "3.1", before=PROBE_PATCH_03),
+        "classes_1_3": _classes_1_to_3(student, "classifier_probe", ORACLE_03, LOOKUP_03),
     }
 
 
@@ -124,6 +143,12 @@ def test_03_references_reached_another_way_score_zero(graded, name):
     r = graded[name]
     assert _banned(r, "3.1"), _why(r)
     assert _banned(r, "3.2"), _why(r)
+
+
+@SENTIMENT
+def test_03_the_graders_probes_and_oracles_and_lookups_by_name_earn_nothing(graded):
+    r = graded["classes_1_3"]
+    assert _out_of_reach(r, "3.1") and _banned(r, "3.2"), _why(r)
 
 
 @SENTIMENT
