@@ -83,6 +83,59 @@ def test_csv_loader_reads_texts_and_label_spellings(tmp_path):
     assert texts.tolist() == ["good, really", "bad", "fine"] and labels.tolist() == [1, 0, 1]
 
 
+ROWS = [("great film", "1"), ("dull plot", "0"), ("not bad at all", "1"), ("not good", "0")] * 3
+
+
+def _bytes(tmp_path, data: bytes):
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "data"),
+    [
+        ("Excel's CSV UTF-8 (byte-order mark)", "\ufefftext,label\n".encode() + b"".join(
+            f"{t},{y}\n".encode() for t, y in ROWS)),
+        ("Windows line endings", b"text,label\r\n" + b"".join(
+            f"{t},{y}\r\n".encode() for t, y in ROWS)),
+        ("labels written 0.0 and 1.0", b"text,label\n" + b"".join(
+            f"{t},{y}.0\n".encode() for t, y in ROWS)),
+        ("extra columns, in another order", b"id,label,text,stars\n" + b"".join(
+            f"{k},{y},{t},5\n".encode() for k, (t, y) in enumerate(ROWS))),
+    ],
+)  # fmt: skip
+def test_csv_loader_takes_what_spreadsheets_write(tmp_path, case, data):
+    texts, labels = load_csv_reviews(_bytes(tmp_path, data), for_training=True)
+    assert texts.tolist() == [t for t, _ in ROWS], case
+    assert labels.tolist() == [int(y) for _, y in ROWS], case
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "words"),
+    [
+        ("Windows-1252 bytes", b"text,label\ngood,1\ncaf\xe9 was bad,0\n",
+         r"reviews.csv, row 3: byte 0xe9 is not UTF-8 .*CSV UTF-8.*iconv -f cp1252"),
+        ("separated by semicolons", b"text;label\ngood;1\nbad;0\n",
+         r"missing column\(s\) .* The delimiter looks like ';', not ','"),
+        ("separated by tabs", b"text\tlabel\ngood\t1\n", "The delimiter looks like a tab"),
+        ("one class", b"text,label\n" + b"good,1\n" * 12,
+         r"reviews.csv: every row has label 1; .* both classes"),
+        ("too few rows to split", b"text,label\ngood,1\nbad,0\n",
+         r"reviews.csv: 2 row\(s\); splitting 80/10/10 .* at least 10"),
+        ("a label 0.5", b"text,label\nok,0.5\n", r"row 2: label '0.5' is not binary"),
+    ],
+)  # fmt: skip
+def test_csv_loader_refuses_with_file_row_and_fix(tmp_path, case, data, words):
+    with pytest.raises(ValueError, match=words):
+        load_csv_reviews(_bytes(tmp_path, data), for_training=True)
+
+
+def test_scoring_a_few_reviews_needs_neither_both_classes_nor_ten_rows(tmp_path):
+    texts, labels = load_csv_reviews(_bytes(tmp_path, b"text,label\ngood,1\n"))
+    assert texts.tolist() == ["good"] and labels.tolist() == [1]
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
