@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _cmd_run(args) -> int:
-    from seqcourse.parameters import ParameterError, parse_assignment
+    from seqcourse.parameters import ParameterError, parse_assignment, resolve_paths
     from seqcourse.runner import run
 
     paths = (
@@ -27,7 +27,7 @@ def _cmd_run(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / mode
     report = Path(args.report) if args.report else out / "report.md"
     try:
-        parameters = dict(parse_assignment(text) for text in args.parameter)
+        parameters = resolve_paths(dict(parse_assignment(text) for text in args.parameter))
         return run(paths, args.fast, report, out, parameters=parameters)
     except ParameterError as err:
         print(f"seqcourse run: {err}", file=sys.stderr)
@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="set a parameter of the notebook's 'parameters' cell, e.g. -p FULL_DATA=True "
-        "or -p DATA=my_wavs/ (repeatable; values are Python literals, else strings)",
+        "or -p DATA=my_wavs/ (repeatable; values are Python literals, else strings; relative "
+        "paths are taken from the folder you run the command in)",
     )
     p.set_defaults(func=_cmd_run)
 

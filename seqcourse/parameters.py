@@ -9,6 +9,8 @@ after it, so the notebook on disk is never edited.
 from __future__ import annotations
 
 import ast
+import os
+from pathlib import Path
 
 import nbformat
 
@@ -35,6 +37,25 @@ def parse_assignment(text: str) -> tuple[str, object]:
     except (ValueError, SyntaxError):
         value = raw.strip()
     return name, value
+
+
+def resolve_paths(values: dict[str, object], cwd: str | Path | None = None) -> dict[str, object]:
+    """``values`` with every string that is a relative path made absolute against ``cwd`` (the
+    caller's working directory by default): the kernel runs in the notebook's folder, so
+    ``-p DATA=my_wavs/`` typed in the course's root must reach it as ``/…/my_wavs``. A string
+    counts as a path when it names something that exists under ``cwd`` or contains a path
+    separator; plain words (``DATA=imdb``) and absolute paths are left alone."""
+    cwd = Path(cwd or os.getcwd())
+    resolved = {}
+    for name, value in values.items():
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            looks_like_path = "/" in value or os.sep in value or (cwd / value).exists()
+            if looks_like_path:
+                value = str((cwd / value).resolve()) + (
+                    os.sep if value.endswith(("/", os.sep)) else ""
+                )
+        resolved[name] = value
+    return resolved
 
 
 def parameters_cell(nb) -> int | None:

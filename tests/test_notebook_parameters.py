@@ -86,3 +86,45 @@ def test_speech_recognition_on_a_folder_of_wavs_tested_on_another(tmp_path):
     assert "60 clips from 6 speakers" in _printed(tmp_path / "08_speech_recognition.ipynb")
     for name in ("real_speaker_cer", "real_speaker_wer", "real_speaker_lexicon_cer"):
         assert 0 <= result.metrics[name] <= 2, result.metrics
+
+
+# ---------------------------------------------------------------- relative paths (issue 39)
+
+
+def test_relative_paths_are_taken_from_the_callers_folder(tmp_path):
+    from seqcourse.parameters import resolve_paths
+
+    (tmp_path / "my_wavs").mkdir()
+    (tmp_path / "reviews.csv").write_text("text,label\n")
+    got = resolve_paths(
+        {
+            "DATA": "my_wavs/",
+            "CSV": "reviews.csv",
+            "LATER": "sub/new.csv",
+            "MODE": "imdb",
+            "ABS": "/data/x.csv",
+            "EPOCHS": 3,
+            "FLAG": True,
+        },  # fmt: skip
+        cwd=tmp_path,
+    )
+    assert got["DATA"] == f"{tmp_path}/my_wavs/" and got["CSV"] == f"{tmp_path}/reviews.csv"
+    assert got["LATER"] == f"{tmp_path}/sub/new.csv"  # a separator: a path, even if not there yet
+    assert (got["MODE"], got["ABS"], got["EPOCHS"], got["FLAG"]) == ("imdb", "/data/x.csv", 3, True)
+
+
+def test_seqcourse_run_hands_the_kernel_absolute_paths(tmp_path, monkeypatch):
+    """The README's `seqcourse run notebooks/08_… -p DATA=my_wavs/`, typed in the course's root:
+    the kernel runs in notebooks/, so the runner must receive the path from the root."""
+    import seqcourse.runner
+    from seqcourse.cli import main
+
+    seen = {}
+    monkeypatch.setattr(
+        seqcourse.runner, "run", lambda *a, parameters, **k: seen.update(parameters) or 0
+    )
+    (tmp_path / "my_wavs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    notebook = NOTEBOOKS / "08_speech_recognition.ipynb"
+    assert main(["run", str(notebook), "-p", "DATA=my_wavs/", "-p", "EPOCHS=8"]) == 0
+    assert seen == {"DATA": f"{tmp_path}/my_wavs/", "EPOCHS": 8}
