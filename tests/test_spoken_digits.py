@@ -338,21 +338,30 @@ def test_integer_sample_widths_are_read(tmp_path, width, atol):
     np.testing.assert_allclose(read_wav(tmp_path / "1_x_0.wav"), tone(500), atol=atol)
 
 
-def write_float_wav(path, audio):
-    """A WAVE_FORMAT_IEEE_FLOAT (format 3) file, which Python's wave module does not read."""
+def write_float_wav(path, audio, format_tag=3):
+    """A WAVE_FORMAT_IEEE_FLOAT (format 3) file, which Python's wave module does not read (or,
+    with another ``format_tag``, a file that claims a compressed format: 85 is MPEG layer 3)."""
     data = np.asarray(audio, "<f4").tobytes()
-    fmt = struct.pack("<HHIIHH", 3, 1, SAMPLE_RATE, 4 * SAMPLE_RATE, 4, 32)
+    fmt = struct.pack("<HHIIHH", format_tag, 1, SAMPLE_RATE, 4 * SAMPLE_RATE, 4, 32)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     body += b"data" + struct.pack("<I", len(data)) + data
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def test_floating_point_wavs_are_read(tmp_path):
+    """What DAWs and phones often write (issue 39: it used to be refused as "unknown format")."""
+    write_float_wav(tmp_path / "1_x_0.wav", tone(300))
+    np.testing.assert_allclose(read_wav(tmp_path / "1_x_0.wav"), tone(300), atol=1e-6)
 
 
 def test_unsupported_wavs_name_the_file_and_the_fix(tmp_path):
     write_wav(tmp_path / "1_x_0.wav", tone(300, rate=4000), rate=4000)
     with pytest.raises(DataError, match="1_x_0.wav: sample rate 4000 Hz is below 8000"):
         load_wav_folder(tmp_path)
-    write_float_wav(tmp_path / "1_x_0.wav", tone(300))
-    with pytest.raises(DataError, match="1_x_0.wav: not a PCM WAV.*compressed.*sox"):
+    write_float_wav(tmp_path / "1_x_0.wav", tone(300), format_tag=85)
+    with pytest.raises(
+        DataError, match="1_x_0.wav: not a PCM or floating-point WAV.*compressed.*sox"
+    ):
         load_wav_folder(tmp_path)
     write_wav(tmp_path / "1_x_0.wav", np.zeros(0))
     with pytest.raises(DataError, match="1_x_0.wav: the file holds no audio"):
