@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pytest
 
 from seqcourse.datasets import load_reviews
 from seqcourse.datasets.spoken_digits import SAMPLE_RATE, load_digit_bank
@@ -128,3 +129,21 @@ def test_seqcourse_run_hands_the_kernel_absolute_paths(tmp_path, monkeypatch):
     notebook = NOTEBOOKS / "08_speech_recognition.ipynb"
     assert main(["run", str(notebook), "-p", "DATA=my_wavs/", "-p", "EPOCHS=8"]) == 0
     assert seen == {"DATA": f"{tmp_path}/my_wavs/", "EPOCHS": 8}
+
+
+# ---------------------------------------------------------------- papermill reads them (issue 39)
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_papermill_sees_exactly_the_parameters_seqcourse_run_accepts(path):
+    """papermill skips a parameter line with more than one '=' (``scale(default=…, fast=…)``,
+    ``>= 1`` in a comment): parameters cells write ``scale(30, 1)`` and "at least 1"."""
+    import logging
+
+    import papermill
+
+    from seqcourse.parameters import declared_parameters
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    found = set(papermill.inspect_notebook(str(path)))
+    assert found == set(declared_parameters(nbformat.read(path, as_version=4)))
