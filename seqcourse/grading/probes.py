@@ -47,13 +47,18 @@ def model_run(model, inputs, load) -> dict:
         run["config"] = model.to_json()
     except Exception as err:  # a subclassed model without get_config, say
         run["config_error"] = f"it has no config ({type(err).__name__}: {err})"[:300]
+    return {**run, **loaded_outputs(model, inputs, load)}
+
+
+def loaded_outputs(model, inputs, load) -> dict:
+    """``{"loaded": model's outputs on each of inputs}`` after loading the weight arrays
+    ``load``, or ``{"load_error": why they could not be loaded}`` (other sizes: the judge says
+    which). Used in the kernel by :func:`model_run` and in the grader on the rebuilt model."""
     try:
         model.set_weights(load)
-    except Exception as err:  # other sizes: the judge says which
-        run["load_error"] = f"{type(err).__name__}: {err}"[:300]
-    else:
-        run["loaded"] = [np.asarray(model(x)) for x in inputs]
-    return run
+    except Exception as err:
+        return {"load_error": f"{type(err).__name__}: {err}"[:300]}
+    return {"loaded": [np.asarray(model(x)) for x in inputs]}
 
 
 # ---------------------------------------------------------------- notebook 02: a step inside a layer (2.2, 2.3)
