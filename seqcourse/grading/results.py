@@ -27,6 +27,7 @@ class ExerciseScore:
     status: str = NOT_GRADED
     reason: str = ""
     tests: list[dict] = field(default_factory=list)
+    cell_error: str = ""  # what running the exercise cell itself raised (or its time-out)
 
     @classmethod
     def from_tests(
@@ -40,18 +41,30 @@ class ExerciseScore:
         exercise's own function raised NotImplementedError (the tests say so).
         ``cell_problem`` says what went wrong running the exercise cell itself, if anything."""
         tests = [_capped_test(t) for t in tests if isinstance(t, dict)][:100]
+        cell_problem = cell_problem[:600]
         if tests and any(t.get("not_attempted") for t in tests):
-            return cls(ex_id, points, 0.0, NOT_ATTEMPTED, "not attempted", tests)
+            return cls(ex_id, points, 0.0, NOT_ATTEMPTED, "not attempted", tests, cell_problem)
         gates = [t for t in tests if t.get("gate")]
         scored = [t for t in tests if not t.get("gate") and not t.get("fixed")]
         failures = [f"{t['name']}: {t.get('message', '')}" for t in tests if not t.get("passed")]
         reason = "; ".join(([cell_problem] if cell_problem else []) + failures)[:2000]
         if any(not t.get("passed") for t in gates) or not scored:
-            return cls(ex_id, points, 0.0, FAILED, reason or "no test ran", tests)
+            return cls(ex_id, points, 0.0, FAILED, reason or "no test ran", tests, cell_problem)
         passed = sum(bool(t.get("passed")) for t in scored)
         score = round(points * passed / len(scored), 2)
         status = PASSED if passed == len(scored) else (PARTIAL if passed else FAILED)
-        return cls(ex_id, points, score, status, reason, tests)
+        return cls(ex_id, points, score, status, reason, tests, cell_problem)
+
+    def cell_error_note(self) -> str:
+        """A line for the student when the exercise cell itself failed: the real error first
+        (an ``IndentationError`` leaves the function undefined, so the checks then report
+        ``NameError``), or "" when the cell ran."""
+        if not self.cell_error:
+            return ""
+        return (
+            f"Your exercise cell did not run: {self.cell_error}. Fix this first: the checks "
+            "below could not use the code of that cell."
+        )
 
 
 def _capped_test(test: dict) -> dict:
@@ -132,13 +145,15 @@ class SubmissionResult:
                 continue
             tests = got.get("tests") if isinstance(got.get("tests"), list) else []
             status = str(got.get("status", NOT_GRADED))
+            cell_error = str(got.get("cell_error", ""))
             if tests:  # re-score from the tests: the score is the grader's arithmetic
-                score = ExerciseScore.from_tests(ex_id, ex.points, tests)
+                score = ExerciseScore.from_tests(ex_id, ex.points, tests, cell_error)
                 score.reason = str(got.get("reason", score.reason))[:2000]
             else:
                 score = ExerciseScore(
-                    ex_id, ex.points, 0.0, status[:40], str(got.get("reason", ""))[:2000]
-                )
+                    ex_id, ex.points, 0.0, status[:40], str(got.get("reason", ""))[:2000],
+                    cell_error=cell_error[:600],
+                )  # fmt: skip
             result.exercises[ex_id] = score
         return result
 
@@ -156,6 +171,8 @@ class SubmissionResult:
         ]
         for e in self.exercises.values():
             lines += [f"## Exercise {e.id}: {e.score:g} / {e.points:g} ({e.status})", ""]
+            if e.cell_error_note():
+                lines += [f"**{_md(e.cell_error_note())}**", ""]
             if e.reason and not e.tests:
                 lines += [_md(e.reason), ""]
             for t in e.tests:
@@ -174,20 +191,23 @@ class SubmissionResult:
         """This result in Gradescope's ``results.json`` format."""
         tests = []
         for e in self.exercises.values():
+            lines = [e.cell_error_note()] if e.cell_error else []
+            if e.reason and not e.tests:
+                lines.append(e.reason)
+            for t in e.tests:
+                verdict = "PASS " if t.get("passed") else "FAIL "
+                message = "" if t.get("passed") else f": {t.get('message', '')}"
+                lines.append(verdict + t.get("name", "") + message)
             tests.append(
                 {
                     "name": f"Exercise {e.id}",
                     "score": e.score,
                     "max_score": e.points,
                     "status": "passed" if e.score >= e.points else "failed",
-                    "output": "\n".join(
-                        [e.reason] if e.reason and not e.tests else
-                        [("PASS " if t.get("passed") else "FAIL ") + t.get("name", "")
-                         + ("" if t.get("passed") else f": {t.get('message', '')}") for t in e.tests]
-                    ),
+                    "output": "\n".join(lines),
                     "visibility": "visible",
                 }
-            )  # fmt: skip
+            )
         return {
             "score": self.total,
             "output": self.summary() or "all tests passed",
