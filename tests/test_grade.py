@@ -264,12 +264,12 @@ def test_the_student_reads_the_real_error_of_their_cell(graded):
     assert exercise.score == 0 and "IndentationError" in exercise.cell_error
     feedback = result.feedback_markdown()
     section = feedback.split("## Exercise 1.1")[1].split("## Exercise 1.2")[0]
-    assert "Your exercise cell did not run: IndentationError" in section
+    assert "**The exercise cell raised IndentationError: unexpected indent" in section
     assert (
         section.index("IndentationError") < section.find("NameError") or "NameError" not in section
     )
     output = result.gradescope()["tests"][0]["output"]
-    assert output.startswith("Your exercise cell did not run: IndentationError"), output
+    assert output.startswith("The exercise cell raised IndentationError"), output
     assert _scores(result)["1.4"] == 3  # the rest is graded
 
 
@@ -335,6 +335,28 @@ def test_gradescope_results_and_feedback_from_a_result():
     json.dumps(data)  # serialisable as Gradescope's results.json
     text = result.feedback_markdown()
     assert "## Exercise 1.1: 1 / 2 (partial)" in text and "&lt;b&gt;" in text
+
+
+def test_the_cell_error_travels_from_the_worker_to_every_output():
+    """The worker's report (to_dict) keeps the exercise cell's own error through from_dict, and
+    the student's outputs lead with it (the battery above shows it end to end)."""
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.results import ExerciseScore, SubmissionResult
+
+    assignment = read_assignment(MASTER)
+    result = SubmissionResult.blank("bob.ipynb", assignment)
+    result.exercises["1.2"] = ExerciseScore.from_tests(
+        "1.2", 2, [{"name": "hidden test 1", "passed": False, "message": "NameError: rnn_forward"}],
+        "the exercise cell raised SyntaxError: invalid syntax (cell, line 3)",
+    )  # fmt: skip
+    again = SubmissionResult.from_dict(json.loads(json.dumps(result.to_dict())), assignment)
+    for r in (result, again):
+        assert r.exercises["1.2"].cell_error.startswith("the exercise cell raised SyntaxError")
+        output = r.gradescope()["tests"][1]["output"].splitlines()
+        assert output[0].startswith("The exercise cell raised SyntaxError: invalid syntax")
+        assert output[1] == "FAIL hidden test 1: NameError: rnn_forward"
+        assert "**The exercise cell raised SyntaxError" in r.feedback_markdown()
+    assert result.exercises["1.1"].cell_error_note() == ""  # a cell that ran: no note
 
 
 def test_a_forged_report_cannot_add_points_or_exercises():

@@ -6,6 +6,7 @@ from the embedded data, so the test runs offline.
 """
 
 import csv
+import re
 import wave
 from pathlib import Path
 
@@ -87,6 +88,12 @@ def test_speech_recognition_on_a_folder_of_wavs_tested_on_another(tmp_path):
     assert "60 clips from 6 speakers" in _printed(tmp_path / "08_speech_recognition.ipynb")
     for name in ("real_speaker_cer", "real_speaker_wer", "real_speaker_lexicon_cer"):
         assert 0 <= result.metrics[name] <= 2, result.metrics
+    printed = _printed(tmp_path / "08_speech_recognition.ipynb")  # the per-speaker report
+    rows = [(v.replace("+", "-"), 10) for v in voices[6:8]] + [("all", 20)]
+    for speaker, files in rows:
+        assert re.search(rf"^{re.escape(speaker)} +{files} +[\d.]+% /", printed, re.M), printed[
+            -800:
+        ]
 
 
 # ---------------------------------------------------------------- relative paths (issue 39)

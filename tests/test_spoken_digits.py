@@ -106,11 +106,6 @@ def test_mu_law_round_trip_keeps_a_small_relative_error():
 # ---------------------------------------------------------------- the packed real speakers
 
 
-@pytest.fixture(scope="module")
-def real():
-    return load_real_digits()
-
-
 def test_packed_real_speakers_hold_50_takes_of_every_digit(real):
     assert len(real) == 2000 and set(real.speakers) == set(REAL_SPEAKERS)
     for speaker in REAL_SPEAKERS:
@@ -513,3 +508,37 @@ def test_the_seed_report_averages_each_speaker_over_the_seeds(tmp_path, capsys):
     cells = [c.strip() for c in mean_line.split("|")]
     assert cells[1] == "the notebook's recipe, mean of 3 seeds (1 speakers)"
     assert cells[2:4] == ["18.0%", "–"]  # george: (20 + 16 + 18) / 3; lucas: not every seed
+
+
+def _always(char: str):
+    """An acoustic model whose every frame says ``char`` ("" = the CTC blank)."""
+    from seqcourse.speech import CHAR_ID, N_CLASSES
+
+    model = build_acoustic_model(spec_augment=False, units=4)
+    weights, bias = model.layers[-1].get_weights()
+    bias[CHAR_ID.get(char, 0)] = 50.0
+    model.layers[-1].set_weights([np.zeros_like(weights), bias])
+    assert bias.shape == (N_CLASSES,)
+    return model
+
+
+def test_per_speaker_report_scores_each_speaker_and_all(real):
+    """TEST_WAVS: every recording decoded alone, CER/WER per speaker named in the file names
+    and over all (issue 34): a model that hears nothing deletes every character and word."""
+    from seqcourse.speech import per_speaker_rates
+
+    keep = np.flatnonzero(np.isin(real.speakers, ["george", "lucas"]))[::50]  # 20 recordings
+    clips = real.select(np.isin(np.arange(len(real)), keep))
+    report = per_speaker_rates(_always(""), clips, stats=None)
+    assert list(report) == ["george", "lucas", "all"]
+    for rates in report.values():
+        assert rates["greedy"] == (1.0, 1.0)  # nothing heard: every character and word deleted
+        cer, wer = rates["lexicon"]  # the lexicon always spells a digit word
+        assert 0 <= cer and 0 < wer
+    words = per_speaker_rates(_always(""), clips, stats=None, strategies=("greedy",))
+    assert list(words["all"]) == ["greedy"]
+
+
+@pytest.fixture(scope="module")
+def real():
+    return load_real_digits()

@@ -62,7 +62,7 @@ class ExerciseScore:
         if not self.cell_error:
             return ""
         return (
-            f"Your exercise cell did not run: {self.cell_error}. Fix this first: the checks "
+            f"{self.cell_error[0].upper()}{self.cell_error[1:]}. Fix this first: the checks "
             "below could not use the code of that cell."
         )
 
