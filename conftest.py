@@ -14,6 +14,7 @@ here. For a notebook with a failing cell, its executed copy (outputs so far) and
 log go to ``runs/tests/<folder>/``.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -39,6 +40,37 @@ def _doctest_names(request):
         import numpy as np
 
         request.getfixturevalue("doctest_namespace").update(np=np, keras=keras)
+
+
+GRADESCOPE_SCHEMA = Path(__file__).parent / "tests" / "gradescope_results.schema.json"
+_GRADESCOPE_PROBLEMS: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _gradescope_results_follow_the_specification():
+    """Every Gradescope results.json the suite makes (``SubmissionResult.gradescope``, in the
+    grader's process) is validated against Gradescope's specification
+    (tests/gradescope_results.schema.json); a violation fails the session at its end, naming
+    the submission, even when the grader caught the error."""
+    import jsonschema
+
+    from seqcourse.grading import results
+
+    validator = jsonschema.Draft202012Validator(json.loads(GRADESCOPE_SCHEMA.read_text()))
+    original = results.SubmissionResult.gradescope
+
+    def checked(self, *args, **kwargs):
+        data = original(self, *args, **kwargs)
+        for error in validator.iter_errors(json.loads(json.dumps(data))):
+            _GRADESCOPE_PROBLEMS.append(f"{self.submission}: {error.message} at {list(error.path)}")
+        return data
+
+    results.SubmissionResult.gradescope = checked
+    yield
+    results.SubmissionResult.gradescope = original
+    assert not _GRADESCOPE_PROBLEMS, (
+        "results.json not to Gradescope's specification:\n" + "\n".join(_GRADESCOPE_PROBLEMS[:20])
+    )
 
 
 def _nbval_cell(item) -> bool:

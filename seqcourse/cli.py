@@ -70,6 +70,7 @@ def _cmd_grade(args) -> int:
             memory_gb=args.memory_gb,
             formats=("csv", *args.format),
             feedback=args.feedback,
+            hidden_visibility=args.hidden_visibility,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"seqcourse grade: {err}", file=sys.stderr)
@@ -140,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         choices=["gradescope"],
         help="also write Gradescope's results.json",
+    )
+    p.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=["hidden", "after_due_date", "after_published", "visible"],
+        help="when students see the hidden tests' results in Gradescope (default: once published)",
     )
     p.set_defaults(func=_cmd_grade)
 

@@ -139,7 +139,13 @@ def graded(tmp_path_factory):
     paths += _write_special(folder, secret)  # graded without --assignment: nothing may block
     out = tmp_path_factory.mktemp("grades")
     results = grade(
-        paths, out, masters=ROOT / "notebooks", jobs=2, cell_timeout=CELL_TIMEOUT, total_timeout=400
+        paths,
+        out,
+        masters=ROOT / "notebooks",
+        jobs=2,
+        cell_timeout=CELL_TIMEOUT,
+        total_timeout=400,
+        formats=("csv", "gradescope"),
     )
     rows = {Path(r["submission"]).parent.name: r for r in csv.DictReader(open(out / "grades.csv"))}
     by_name = {Path(r.submission).parent.name: r for r in results}
@@ -335,6 +341,49 @@ def test_gradescope_results_and_feedback_from_a_result():
     json.dumps(data)  # serialisable as Gradescope's results.json
     text = result.feedback_markdown()
     assert "## Exercise 1.1: 1 / 2 (partial)" in text and "&lt;b&gt;" in text
+
+
+def test_every_results_json_follows_gradescopes_specification(graded):
+    """Each submission's <name>.results.json, as written to disk, validates against the schema
+    of Gradescope's output format; its tests add up to the row's total; hidden tests form
+    their own tests, shown after publication (issue 35, item 2)."""
+    import jsonschema
+
+    rows, results, out = graded
+    schema = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text())
+    files = sorted(out.glob("*.results.json"))
+    assert len(files) == len(rows)
+    for path in files:
+        data = json.loads(path.read_text())
+        jsonschema.validate(data, schema)
+        assert abs(sum(t["score"] for t in data["tests"]) - data["score"]) < 0.02, path.name
+        assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(10)  # 2 + 2 + 3 + 3
+    master = json.loads(next(p for p in files if "master" in p.name).read_text())
+    assert master["score"] == 10 and all(t["status"] == "passed" for t in master["tests"])
+    hidden = [t for t in master["tests"] if "hidden tests" in t["tags"]]
+    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
+    assert all(t["visibility"] == "visible" for t in master["tests"] if t not in hidden)
+    assert [t["number"] for t in master["tests"]][:2] == ["1.1", "1.1.h"]
+
+
+def test_the_instructor_chooses_when_hidden_tests_show():
+    from seqcourse.grading.notebook_format import read_assignment
+    from seqcourse.grading.results import ExerciseScore, SubmissionResult
+
+    result = SubmissionResult.blank("carol.ipynb", read_assignment(MASTER))
+    result.exercises["1.1"] = ExerciseScore.from_tests(
+        "1.1", 2,
+        [{"name": "values", "passed": True}, {"name": "hidden test 1", "passed": False,
+          "message": "wrong for long sequences", "hidden": True}],
+    )  # fmt: skip
+    tests = result.gradescope("hidden")["tests"]
+    assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in tests[:2]] == [
+        ("Exercise 1.1", 1.0, 1.0, "visible"),
+        ("Exercise 1.1: hidden tests", 0.0, 1.0, "hidden"),
+    ]
+    assert "FAIL hidden test 1: wrong for long sequences" in tests[1]["output"]
+    with pytest.raises(ValueError, match="hidden_visibility must be one of"):
+        result.gradescope("later")
 
 
 def test_the_cell_error_travels_from_the_worker_to_every_output():

@@ -331,11 +331,14 @@ def grade(
     formats: tuple[str, ...] = ("csv",),
     feedback: bool = False,
     memory_gb: float = 6,
+    hidden_visibility: str = "after_published",
 ) -> list[SubmissionResult]:
     """Grade ``submissions``; write ``out_dir/grades.csv`` and one JSON per submission.
 
     ``formats`` may add ``"gradescope"`` (``results.json`` for a single submission, else
-    ``<name>.results.json``); ``feedback`` writes ``<name>.feedback.md`` per submission.
+    ``<name>.results.json``), whose hidden tests students see as ``hidden_visibility`` says
+    (Gradescope's visibility: hidden, after_due_date, after_published, visible);
+    ``feedback`` writes ``<name>.feedback.md`` per submission.
 
     On SIGTERM, SIGINT or SIGHUP (in the main thread) every worker and kernel is killed, the
     finished rows are kept, the others are marked interrupted, and :class:`GradingInterrupted`
@@ -384,7 +387,7 @@ def grade(
                 write_atomic(outs[i].with_suffix(".feedback.md"), r.feedback_markdown())
             if "gradescope" in formats:
                 name = "results.json" if len(submissions) == 1 else outs[i].stem + ".results.json"
-                write_atomic(out_dir / name, json.dumps(r.gradescope(), indent=1))
+                write_atomic(out_dir / name, json.dumps(r.gradescope(hidden_visibility), indent=1))
         except OSError as err:
             r.log.append(f"could not write feedback ({type(err).__name__})")
         with lock:

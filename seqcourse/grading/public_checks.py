@@ -61,6 +61,7 @@ class CheckResult:
     not_attempted: bool = False
     gate: bool = False  # a shape/type check: if it fails the exercise scores 0
     fixed: bool = False  # fixed, public inputs: feedback only, never points in a grade
+    hidden: bool = False  # a hidden test of the master (its text is never shown)
 
     def to_dict(self) -> dict:
         return asdict(self)

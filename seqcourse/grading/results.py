@@ -76,6 +76,7 @@ def _capped_test(test: dict) -> dict:
         "not_attempted": test.get("not_attempted") is True,
         "gate": test.get("gate") is True,
         "fixed": test.get("fixed") is True,
+        "hidden": test.get("hidden") is True,
     }
 
 
@@ -187,33 +188,72 @@ class SubmissionResult:
             lines.append("")
         return "\n".join(lines)
 
-    def gradescope(self) -> dict:
-        """This result in Gradescope's ``results.json`` format."""
+    def gradescope(self, hidden_visibility: str = "after_published") -> dict:
+        """This result as Gradescope's ``results.json`` (its autograder specification,
+        https://gradescope-autograders.readthedocs.io/en/latest/specs/; the keys are checked
+        by ``tests/gradescope_results.schema.json``).
+
+        One test per exercise holds its visible checks; an exercise with hidden tests gets a
+        second test holding their share of the points (their messages, never their text),
+        shown to students as ``hidden_visibility`` says (by default once grades are
+        published). The two add up to the exercise's score; ``score`` is the total."""
+        if hidden_visibility not in VISIBILITIES:
+            raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}")
         tests = []
         for e in self.exercises.values():
-            lines = [e.cell_error_note()] if e.cell_error else []
-            if e.reason and not e.tests:
-                lines.append(e.reason)
-            for t in e.tests:
-                verdict = "PASS " if t.get("passed") else "FAIL "
-                message = "" if t.get("passed") else f": {t.get('message', '')}"
-                lines.append(verdict + t.get("name", "") + message)
-            tests.append(
-                {
-                    "name": f"Exercise {e.id}",
-                    "score": e.score,
-                    "max_score": e.points,
-                    "status": "passed" if e.score >= e.points else "failed",
-                    "output": "\n".join(lines),
-                    "visibility": "visible",
-                }
-            )
+            for part in _gradescope_parts(e, hidden_visibility):
+                tests.append(part)
         return {
             "score": self.total,
+            "execution_time": round(self.seconds),
             "output": self.summary() or "all tests passed",
+            "output_format": "text",
+            "test_output_format": "text",
+            "test_name_format": "text",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",  # the grader's log is for the instructor
             "tests": tests,
-            "execution_time": self.seconds,
         }
+
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def _gradescope_parts(e: ExerciseScore, hidden_visibility: str) -> list[dict]:
+    """Exercise ``e`` as one or two Gradescope tests: its visible checks and, if any, its
+    hidden tests, the points split by how many scored tests each holds."""
+    scored = [t for t in e.tests if not t.get("gate") and not t.get("fixed")]
+    parts = [(False, [t for t in e.tests if not t.get("hidden")])]
+    if any(t.get("hidden") for t in e.tests):
+        parts.append((True, [t for t in e.tests if t.get("hidden")]))
+    entries = []
+    for hidden, group in parts:
+        counted = [t for t in group if t in scored]
+        share = len(counted) / len(scored) if scored else float(not hidden)
+        passed = sum(bool(t.get("passed")) for t in counted)
+        earned = e.points * passed / len(scored) if e.score and scored else 0.0
+        lines = [] if hidden or not e.cell_error else [e.cell_error_note()]
+        if e.reason and not e.tests and not hidden:
+            lines.append(e.reason)
+        for t in group:
+            verdict = "PASS " if t.get("passed") else "FAIL "
+            message = "" if t.get("passed") else f": {t.get('message', '')}"
+            lines.append(verdict + t.get("name", "") + message)
+        max_score = round(e.points * share, 4)
+        entries.append(
+            {
+                "name": f"Exercise {e.id}" + (": hidden tests" if hidden else ""),
+                "number": f"{e.id}.h" if hidden else e.id,
+                "score": round(earned, 4),
+                "max_score": max_score,
+                "status": "passed" if round(earned, 4) >= max_score else "failed",
+                "output": "\n".join(lines) or "no test ran",
+                "output_format": "text",
+                "tags": [f"exercise {e.id}", e.status] + (["hidden tests"] if hidden else []),
+                "visibility": hidden_visibility if hidden else "visible",
+            }
+        )
+    return entries
 
 
 def _md(text: str) -> str:

@@ -735,17 +735,18 @@ def judge_exercise(
         try:
             exec(compile(source, f"<{label}>", "exec"), scope)
         except AssertionError as err:
-            tests.append(CheckResult(label, False, str(err)[:500] or "an assertion failed"))
+            message = str(err)[:500] or "an assertion failed"
+            tests.append(CheckResult(label, False, message, hidden=hidden))
         except NotImplementedError as err:
             if not_attempted(err):
-                tests.append(CheckResult(label, False, "not attempted yet", True))
+                tests.append(CheckResult(label, False, "not attempted yet", True, hidden=hidden))
             else:
-                tests.append(CheckResult(label, False, describe_error(err)[:500]))
+                tests.append(CheckResult(label, False, describe_error(err)[:500], hidden=hidden))
         except Exception as err:  # student errors arrive as StudentError
-            tests.append(CheckResult(label, False, describe_error(err)[:500]))
+            tests.append(CheckResult(label, False, describe_error(err)[:500], hidden=hidden))
         else:
             if hidden:
-                tests.append(CheckResult(label, True))
+                tests.append(CheckResult(label, True, hidden=True))
     return collected + tests
 
 
