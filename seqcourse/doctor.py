@@ -80,41 +80,29 @@ def check_gpu() -> list[Finding]:
 
 
 def check_embedded_data() -> list[Finding]:
-    findings = []
-    from seqcourse.datasets.spoken_digits import (
-        DataError,
-        load_digit_bank,
-        load_real_digits,
-        load_tts_bank,
-    )
+    """Every data file the package ships, loaded and checked as the notebooks load it; a
+    missing or corrupted one is a FAIL with the loader's own problem and fix."""
+    from seqcourse.datasets.cmudict_g2p import pronunciation_dictionary
+    from seqcourse.datasets.errors import DataError
+    from seqcourse.datasets.review_sentences import load_review_sentences
+    from seqcourse.datasets.spoken_digits import load_digit_bank, load_real_digits, load_tts_bank
 
-    packed = {
-        "spoken-digit bank": load_digit_bank,
-        "Flite/Festival digit bank": load_tts_bank,
-        "real FSDD speakers": load_real_digits,
+    shipped = {  # name -> what loading it found
+        "spoken-digit bank": lambda: f"{len(load_digit_bank())} clips, checksum verified",
+        "Flite/Festival digit bank": lambda: f"{len(load_tts_bank())} clips, checksum verified",
+        "real FSDD speakers": lambda: f"{len(load_real_digits())} clips, checksum verified",
+        "CMU dictionary": lambda: f"{len(pronunciation_dictionary())} words, checksum verified",
+        "review sentences": lambda: (
+            f"{len(load_review_sentences()[0])} sentences, checksum verified"
+        ),
     }
-    for name, load in packed.items():
+    findings = []
+    for name, load in shipped.items():
         try:
-            findings.append(Finding("ok", name, f"{len(load())} clips, checksum verified"))
-        except DataError as error:
-            findings.append(Finding("FAIL", name, str(error).split(";")[0],
-                                    str(error).split(";")[-1].strip()))  # fmt: skip
-    try:
-        from seqcourse.datasets.cmudict_g2p import pronunciation_dictionary
-
-        findings.append(Finding("ok", "CMU dictionary", f"{len(pronunciation_dictionary())} words"))
-    except DataError as error:
-        findings.append(Finding("FAIL", "CMU dictionary", str(error).split(";")[0],
-                                str(error).split(";")[-1].strip()))  # fmt: skip
-    try:
-        from seqcourse.datasets.review_sentences import load_review_sentences
-
-        findings.append(
-            Finding("ok", "review sentences", f"{len(load_review_sentences()[0])} sentences")
-        )
-    except DataError as error:
-        findings.append(Finding("FAIL", "review sentences", str(error).split(";")[0],
-                                str(error).split(";")[-1].strip()))  # fmt: skip
+            findings.append(Finding("ok", name, load()))
+        except DataError as error:  # "<problem>; <fix>"
+            problem, _, fix = str(error).rpartition(";")
+            findings.append(Finding("FAIL", name, problem or fix, fix.strip()))
     try:
         from seqcourse.datasets.series import load_co2
 

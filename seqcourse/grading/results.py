@@ -199,10 +199,11 @@ class SubmissionResult:
         published). The two add up to the exercise's score; ``score`` is the total."""
         if hidden_visibility not in VISIBILITIES:
             raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}")
-        tests = []
-        for e in self.exercises.values():
-            for part in _gradescope_parts(e, hidden_visibility):
-                tests.append(part)
+        tests = [
+            part
+            for e in self.exercises.values()
+            for part in _gradescope_parts(e, hidden_visibility)
+        ]
         return {
             "score": self.total,
             "execution_time": round(self.seconds),
