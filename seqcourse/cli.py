@@ -1,4 +1,5 @@
-"""The ``seqcourse`` command: run (benchmark notebooks), release (student copies), grade, doctor."""
+"""The ``seqcourse`` command: run (benchmark notebooks), release (student copies), grade,
+gradescope (an autograder zip), doctor."""
 
 from __future__ import annotations
 
@@ -56,9 +57,16 @@ def _cmd_release(args) -> int:
 
 def _cmd_grade(args) -> int:
     from seqcourse.grading.grade import GradingInterrupted, grade
+    from seqcourse.grading.shards import ShardError, merge, parse_shard
 
     submissions = [Path(p) for p in args.submissions]
     try:
+        if args.submissions[0] == "merge" and not submissions[0].is_file():
+            results = merge(submissions[1:], Path(args.out), Path(args.masters))
+            print(
+                f"merged {len(results)} submission(s) of {len(submissions) - 1} shard(s) into {args.out}/"
+            )
+            return 0
         grade(
             submissions,
             Path(args.out),
@@ -71,13 +79,37 @@ def _cmd_grade(args) -> int:
             formats=("csv", *args.format),
             feedback=args.feedback,
             hidden_visibility=args.hidden_visibility,
+            shard=parse_shard(args.shard) if args.shard else None,
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ShardError) as err:
         print(f"seqcourse grade: {err}", file=sys.stderr)
         return 2
     except GradingInterrupted as err:
         print(f"seqcourse grade: {err}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _cmd_gradescope(args) -> int:
+    from seqcourse.grading.gradescope import build_bundle
+    from seqcourse.grading.notebook_format import FormatError
+
+    try:
+        out = build_bundle(
+            Path(args.notebook),
+            Path(args.out),
+            wheel=Path(args.wheel) if args.wheel else None,
+            cell_timeout=args.timeout_cell,
+            total_timeout=args.timeout_total,
+            memory_gb=args.memory_gb,
+            hidden_visibility=args.hidden_visibility,
+        )
+    except (FileNotFoundError, FormatError) as err:
+        print(f"seqcourse gradescope: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {out}: upload it as the assignment's autograder (Gradescope: Configure Autograder)"
+    )
     return 0
 
 
@@ -116,22 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="exercises")
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("grade", help="grade submissions into grades.csv and per-submission JSON")
-    p.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    p = sub.add_parser(
+        "grade",
+        help="grade submissions into grades.csv and per-submission JSON "
+        "(seqcourse grade merge SHARD_FOLDERS --out FOLDER joins shards)",
+    )
+    p.add_argument(
+        "submissions",
+        nargs="+",
+        help="submitted .ipynb files; or 'merge' followed by the --out folders of the N shards",
+    )
     p.add_argument("--out", required=True, help="folder for grades.csv and the JSON files")
     p.add_argument(
         "--assignment", help="master notebook name, e.g. 01_rnn_from_scratch (default: inferred)"
     )
     p.add_argument("--masters", default="notebooks", help="folder of the master notebooks")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
-    p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
-    p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
-    p.add_argument(
-        "--memory-gb",
-        type=float,
-        default=6,
-        help="resident memory a submission's kernel may hold, all its processes together",
-    )
+    _limit_options(p)
     p.add_argument(
         "--feedback", action="store_true", help="also write a Markdown feedback file per student"
     )
@@ -142,17 +175,50 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["gradescope"],
         help="also write Gradescope's results.json",
     )
+    _visibility_option(p)
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="grade only the K-th of N parts of the submissions (sorted by path, every N-th), "
+        "for a job array; join the parts with: seqcourse grade merge FOLDERS --out FOLDER",
+    )
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("gradescope", help="write a Gradescope autograder zip for one notebook")
+    p.add_argument("notebook", help="the master notebook, e.g. notebooks/01_rnn_from_scratch.ipynb")
+    p.add_argument("--out", default="autograder.zip", help="the zip to write")
+    p.add_argument(
+        "--wheel",
+        help="ship this seqcourse wheel in the zip and install it (default: seqcourse[tools]=="
+        "this version, from PyPI, when Gradescope builds the image)",
+    )
+    _limit_options(p)
+    _visibility_option(p)
+    p.set_defaults(func=_cmd_gradescope)
+
+    p = sub.add_parser("doctor", help="check the installation, GPU, embedded data and network")
+    p.set_defaults(func=_cmd_doctor)
+    return parser
+
+
+def _limit_options(p) -> None:
+    p.add_argument("--timeout-cell", type=float, default=60, help="seconds per cell")
+    p.add_argument("--timeout-total", type=float, default=600, help="seconds per submission")
+    p.add_argument(
+        "--memory-gb",
+        type=float,
+        default=6,
+        help="resident memory a submission's kernel may hold, all its processes together",
+    )
+
+
+def _visibility_option(p) -> None:
     p.add_argument(
         "--hidden-visibility",
         default="after_published",
         choices=["hidden", "after_due_date", "after_published", "visible"],
         help="when students see the hidden tests' results in Gradescope (default: once published)",
     )
-    p.set_defaults(func=_cmd_grade)
-
-    p = sub.add_parser("doctor", help="check the installation, GPU, embedded data and network")
-    p.set_defaults(func=_cmd_doctor)
-    return parser
 
 
 TOOLS = {"nbformat", "nbclient", "ipykernel", "jupyter_client"}  # the "tools" extra

@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 
 from seqcourse.execution import kill_kernel_tree
+from seqcourse.grading import shards, worker_server
 from seqcourse.grading.notebook_format import METADATA_KEY, Assignment, read_assignment
 from seqcourse.grading.results import IncrementalCsv, SubmissionResult, write_atomic
 from seqcourse.grading.submission_files import display_name, read_regular
@@ -192,34 +193,57 @@ def sweep_stale_scratch(root: Path | None = None) -> list[Path]:
     return removed
 
 
-def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | None, str]:
-    """Run one worker; return (its last reported result or None, "" or why it ended badly)."""
+def _start_worker(env: dict, private: Path, stdin: int, log: int, result: int):
+    """Start a worker with ``env`` in ``private``: forked by this process's worker server
+    (:mod:`seqcourse.grading.worker_server`: the grader and TensorFlow already imported), or,
+    where the server cannot run (no fork server on this system), as a fresh process."""
     from seqcourse.grading.sandbox import die_with_parent
 
-    scratch = _scratch_folder(job["tag"][-8:])
+    for _attempt in range(2):  # a server that died since the last job is started again
+        try:
+            server = worker_server.shared_server(_shared_env())
+            return server.fork(env, str(private), stdin, log, result)
+        except (OSError, AttributeError):  # AttributeError: no socket.send_fds (not Unix)
+            continue
+    return subprocess.Popen(
+        [sys.executable, "-m", "seqcourse.grading.worker", "--result-fd", str(result)],
+        env=env,
+        stdin=stdin,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        pass_fds=(result,),
+        start_new_session=True,
+        cwd=private,
+        preexec_fn=die_with_parent,  # the grader killed outright: the worker dies too
+    )
+
+
+def _shared_env() -> dict[str, str]:
+    """The environment of every worker, less what differs per job (its run tag and TMPDIR)."""
     env = dict(os.environ, **{FAST_ENV: "1", GRADING_ENV: "1"}, TF_CPP_MIN_LOG_LEVEL="3")
-    env["SEQCOURSE_GRADER_TAG"] = job["tag"]
-    env["TMPDIR"] = str(scratch)
+    for per_job in ("SEQCOURSE_GRADER_TAG", "TMPDIR", "PYTEST_CURRENT_TEST"):
+        env.pop(per_job, None)
+    return env
+
+
+def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | None, str]:
+    """Run one worker; return (its last reported result or None, "" or why it ended badly)."""
+    scratch = _scratch_folder(job["tag"][-8:])
+    env = dict(_shared_env(), SEQCOURSE_GRADER_TAG=job["tag"], TMPDIR=str(scratch))
     read_fd, write_fd = os.pipe()
+    job_r, job_w = os.pipe()
     log = private / f"worker-{job['tag']}.log"
     with open(log, "wb") as log_fh:
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "seqcourse.grading.worker", "--result-fd", str(write_fd)],
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                cwd=private,
-                preexec_fn=die_with_parent,  # the grader killed outright: the worker dies too
-            )
+            proc = _start_worker(env, private, job_r, log_fh.fileno(), write_fd)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
+            os.close(read_fd)
+            os.close(job_w)
             raise
         finally:
             os.close(write_fd)
+            os.close(job_r)
     _WORKERS.add(job["tag"], proc)
     sink: list = []
     reader = threading.Thread(
@@ -229,8 +253,8 @@ def _run_worker(job: dict, private: Path, total_timeout: float) -> tuple[dict | 
     reader.start()
     problem = ""
     try:
-        proc.stdin.write(json.dumps(job).encode())
-        proc.stdin.close()
+        with open(job_w, "wb") as job_fh:
+            job_fh.write(json.dumps(job).encode())
     except OSError:
         pass
     try:
@@ -332,8 +356,13 @@ def grade(
     feedback: bool = False,
     memory_gb: float = 6,
     hidden_visibility: str = "after_published",
+    shard: tuple[int, int] | None = None,
 ) -> list[SubmissionResult]:
     """Grade ``submissions``; write ``out_dir/grades.csv`` and one JSON per submission.
+
+    ``shard=(K, N)`` grades only the K-th of N deterministic parts of ``submissions`` (see
+    :mod:`seqcourse.grading.shards`), under the file names one run would give them, and writes
+    ``out_dir/shard.json`` so that ``seqcourse grade merge`` can join the parts.
 
     ``formats`` may add ``"gradescope"`` (``results.json`` for a single submission, else
     ``<name>.results.json``), whose hidden tests students see as ``hidden_visibility`` says
@@ -353,6 +382,12 @@ def grade(
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     outs = [out_dir / _json_name(s, taken) for s in submissions]
+    one_file = len(submissions) == 1  # Gradescope's name: results.json for a run of one
+    if shard is not None:
+        names = [display_name(s)[0] for s in submissions]
+        shards.write_manifest(out_dir, parsed, shard, names, [o.name for o in outs])
+        picked = shards.pick(names, shard)
+        submissions, outs = [submissions[i] for i in picked], [outs[i] for i in picked]
     private = _scratch_folder("private", 0o700)
     progress(
         f"grading {len(submissions)} submission(s) of {parsed.name} ({parsed.total_points:g} points) with {jobs} job(s)"
@@ -386,7 +421,7 @@ def grade(
             if feedback:
                 write_atomic(outs[i].with_suffix(".feedback.md"), r.feedback_markdown())
             if "gradescope" in formats:
-                name = "results.json" if len(submissions) == 1 else outs[i].stem + ".results.json"
+                name = "results.json" if one_file else outs[i].stem + ".results.json"
                 write_atomic(out_dir / name, json.dumps(r.gradescope(hidden_visibility), indent=1))
         except OSError as err:
             r.log.append(f"could not write feedback ({type(err).__name__})")
@@ -400,6 +435,10 @@ def grade(
                 f"[{done}/{len(submissions)}] {r.submission:.200}: {r.total:g}/{r.max_points:g} ({r.status}, {r.seconds:.1f} s)"
             )
 
+    try:  # started here, not in a pool thread: it lives as long as this thread (see _start_worker)
+        worker_server.shared_server(_shared_env())
+    except (OSError, AttributeError):
+        pass  # each worker will be a process of its own
     previous = _catch_stop_signals()
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

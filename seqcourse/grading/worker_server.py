@@ -1,0 +1,270 @@
+"""A fork server for grading workers: Python, the worker, TensorFlow and Keras imported once.
+
+Grading one submission used to start ``python -m seqcourse.grading.worker``, which imported
+the grader and, for the judges that rebuild or run Keras models, TensorFlow — 6 to 8 s of CPU
+on a 2-core VM before any student code ran. The server (``python -m
+seqcourse.grading.worker_server``, started by the grader and killed with it) imports all of
+that once, runs no TensorFlow operation, and then forks one worker per submission. Each child
+is what the separate process was: a fresh copy of a process that has graded nothing (no
+classmate's state can reach it), in a session of its own (``setsid``: the grader kills it and
+everything left in its session with ``killpg``), killed if the server dies, with the job's own
+environment, working folder, stdin, log and result pipe (received with ``SCM_RIGHTS``), and it
+runs :func:`seqcourse.grading.worker.main` exactly as the command did.
+
+The grader talks to the server over a socket pair only it holds: one message per job (its
+environment, working folder and three file descriptors, plus a socket for that job's replies),
+answered with the child's process id and, when it ends, its exit status (the server reaps its
+children). :class:`ForkedWorker` is the grader's handle on one child, shaped like the
+:class:`subprocess.Popen` it replaces (``pid``, ``wait``, ``returncode``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+
+PRELOAD = ("seqcourse.grading.worker", "tensorflow", "keras", "seqcourse.grading.rebuilt_models")
+MAX_MESSAGE = 1 << 20
+START_TIMEOUT = 120  # seconds the server may take to fork a worker (it may still be importing)
+FDS_PER_JOB = 4  # the job's reply socket, the worker's stdin, its log, its result pipe
+
+
+class ServerGone(OSError):
+    """The fork server is not running (it failed to start, or died)."""
+
+
+class ForkedWorker:
+    """The grader's handle on one worker forked by the server (the parts of ``Popen`` used)."""
+
+    def __init__(self, reply: socket.socket):
+        self._reply, self.returncode = reply, None
+        reply.settimeout(START_TIMEOUT)
+        try:
+            message = reply.recv(64)
+        except TimeoutError:
+            message = b"no answer"
+        if not message.startswith(b"pid "):
+            reply.close()
+            raise ServerGone(f"the worker server did not start the worker ({message[:60]!r})")
+        self.pid = int(message[4:])
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The worker's exit status, as ``Popen.returncode`` gives it (``-N`` for signal N).
+
+        Raises:
+            subprocess.TimeoutExpired: it still runs after ``timeout`` seconds."""
+        if self.returncode is not None:
+            return self.returncode
+        self._reply.settimeout(timeout)
+        try:
+            message = self._reply.recv(64)
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout) from None
+        self._reply.close()
+        # no status: the server died, and took its children with it (parent-death signal)
+        self.returncode = int(message[5:]) if message.startswith(b"exit ") else -signal.SIGKILL
+        return self.returncode
+
+
+class WorkerServer:
+    """The grader's end of a running fork server (see the module's docstring)."""
+
+    def __init__(self, env: dict[str, str]):
+        from seqcourse.grading.sandbox import die_with_parent
+
+        self.env = env
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._lock = threading.Lock()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "seqcourse.grading.worker_server", str(theirs.fileno())],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # the thread that started it ends: the server too
+            )
+        finally:
+            theirs.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(
+        self, env: dict[str, str], cwd: str, stdin: int, log: int, result: int
+    ) -> ForkedWorker:
+        """Fork a worker that runs with ``env`` in ``cwd``, reads its job on ``stdin``, writes
+        its output to ``log`` and its results to ``result`` (file descriptors, kept open here).
+
+        Raises:
+            ServerGone: the server is not running."""
+        reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request = json.dumps({"env": env, "cwd": cwd}).encode()
+        try:
+            with self._lock:
+                socket.send_fds(self._control, [request], [theirs.fileno(), stdin, log, result])
+        except OSError as err:
+            reply.close()
+            raise ServerGone(f"the worker server is gone ({err})") from err
+        finally:
+            theirs.close()
+        return ForkedWorker(reply)
+
+    def close(self) -> None:
+        self._control.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_SERVER: WorkerServer | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def shared_server(env: dict[str, str]) -> WorkerServer:
+    """This process's server for workers with environment ``env`` (less the per-job variables
+    the grader sets for each fork), started on first use and again if it died or ``env``
+    changed (the modules it preloads read the environment when they are imported)."""
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None or _SERVER.env != env or not _SERVER.alive():
+            if _SERVER is not None:
+                _SERVER.close()
+            _SERVER = WorkerServer(env)
+        return _SERVER
+
+
+# ------------------------------------------------------------------------- the server itself
+
+
+def _run_child(request: dict, fds: list[int], inherited: list) -> None:
+    """In a forked child: become the worker the job asks for, after closing what it inherited
+    of the server (``inherited``: its sockets, pipes and selector; the other jobs' reply
+    sockets). Never returns."""
+    from seqcourse.grading import worker
+    from seqcourse.grading.sandbox import die_with_parent
+
+    status = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for thing in inherited:
+            if isinstance(thing, int):
+                os.close(thing)
+            else:
+                thing.close()
+        reply, stdin, log, result = fds
+        os.close(reply)
+        os.setsid()
+        die_with_parent()
+        os.dup2(stdin, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(stdin)
+        os.close(log)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import tempfile
+
+        tempfile.tempdir = None  # TMPDIR is the job's: look it up again
+        status = worker.main(["--result-fd", str(result)])
+    except SystemExit as end:
+        status = end.code if isinstance(end.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
+
+
+def _report_exits(children: dict[int, socket.socket]) -> None:
+    """Reap every child that ended and send its status (``Popen.returncode``'s form)."""
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        reply = children.pop(pid, None)
+        if reply is not None:
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                reply.send(f"exit {code}".encode())
+            except OSError:
+                pass
+            reply.close()
+
+
+def serve(control: socket.socket) -> None:
+    """Fork a worker for each job received on ``control``; return when the grader closes it."""
+    children: dict[int, socket.socket] = {}
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select(timeout=1.0):
+            if key.fileobj == wake_r:
+                os.read(wake_r, 4096)
+                continue
+            try:
+                message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, FDS_PER_JOB)
+            except OSError:
+                message, fds = b"", []
+            if not message:  # the grader closed its end: no more jobs
+                for fd in fds:
+                    os.close(fd)
+                return
+            if len(fds) != FDS_PER_JOB:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            reply = socket.socket(fileno=fds[0])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                inherited = [selector, control, wake_r, wake_w, *children.values()]
+                _run_child(json.loads(message), fds, inherited)
+            for fd in fds[1:]:
+                os.close(fd)
+            children[pid] = reply
+            try:
+                reply.send(f"pid {pid}".encode())
+            except OSError:
+                pass
+        _report_exits(children)
+
+
+def main(argv=None) -> int:
+    from seqcourse.grading.sandbox import not_dumpable
+
+    not_dumpable()
+    argv = sys.argv[1:] if argv is None else argv
+    control = socket.socket(fileno=int(argv[0]))
+    for name in PRELOAD:
+        importlib.import_module(name)
+    serve(control)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
