@@ -178,6 +178,18 @@ def test_every_submission_has_a_row_and_a_json(graded):
     assert data["total"] == 10 and data["exercises"]["1.1"]["tests"][0]["passed"] is True
 
 
+def test_the_class_report_lists_every_submission_that_was_not_fully_graded(graded):
+    import html
+
+    rows, _, out = graded
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<h1>01_rnn_from_scratch: {len(rows)} submission(s)</h1>" in page
+    trouble = [r for r in rows.values() if r["status"] != "graded"]
+    assert trouble and f"{len(trouble)} errored, timed out or not fully graded" in page
+    for row in trouble:
+        assert f"<tr><td>{html.escape(row['submission'])}</td>" in page, row["submission"]
+
+
 def test_master_gets_full_marks(graded):
     rows, results, _ = graded
     assert rows["master"]["total"] == "10" and rows["master"]["status"] == "graded"

@@ -1,6 +1,6 @@
 """``seqcourse grade --shard K/N`` and ``seqcourse grade merge``: N shards merged write what one
-run writes (grades.csv byte for byte; the same JSON, feedback and Gradescope files but for the
-seconds each grading took), and shards that do not make one run are refused with the reason."""
+run writes (grades.csv and report.html byte for byte; the same JSON, feedback and Gradescope
+files but for the seconds each grading took), and shards that do not make one run are refused with the reason."""
 
 import json
 import random
@@ -85,10 +85,12 @@ def test_each_shard_grades_its_part_only(runs):
 def test_merged_shards_write_what_one_run_writes(runs):
     one, _, merged, _ = runs
     assert (merged / "grades.csv").read_text() == (one / "grades.csv").read_text()
+    assert (merged / "report.html").read_text() == (one / "report.html").read_text()
     files = sorted(p.name for p in one.iterdir())
     assert sorted(p.name for p in merged.iterdir()) == files
-    # grades.csv; per student JSON, feedback and Gradescope; the executed copies of those that ran
-    assert len(files) == 1 + 5 * 3 + 3
+    # grades.csv, report.html; per student JSON, feedback and Gradescope; the executed copies
+    # of those that ran
+    assert len(files) == 2 + 5 * 3 + 3
     for name in files:
         if not name.endswith(".executed.ipynb"):  # outputs hold timings and fresh probe seeds
             assert _without_timing(merged / name) == _without_timing(one / name), name

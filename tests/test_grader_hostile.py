@@ -508,12 +508,12 @@ def test_no_hidden_test_text_comes_back_in_a_grade_or_feedback(hostile):
     leaked = results["sends_hidden_text"]
     assert _scores(leaked) == ZERO
     assert "[hidden test text removed]" in json.dumps(leaked.to_dict())
-    texts = [(out / "grades.csv").read_text()] + [
+    texts = [(out / "grades.csv").read_text(), (out / "report.html").read_text()] + [
         p.read_text(errors="replace")
         for p in out.glob("sends_hidden_text__*")
         if p.suffix in (".json", ".md")  # its executed copy holds its own cells' source
     ]
-    assert len(texts) == 3, texts
+    assert len(texts) == 4, texts
     for line in _hidden_lines():
         assert not any(line in text for text in texts), line
 

@@ -80,6 +80,10 @@ def test_the_zip_holds_what_gradescope_runs(bundle):
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert f'"seqcourse[tools]=={__version__}"' in setup and "util-linux" in setup
     assert config["assignment"] == NAME[:-6] and config["total_timeout"] == 300
+    for script in ("setup.sh", "run_autograder"):  # both parse as bash
+        with zipfile.ZipFile(bundle) as z:
+            text = z.read(script).decode()
+        assert subprocess.run(["bash", "-n"], input=text, text=True, check=False).returncode == 0
 
 
 def test_a_master_that_is_not_one_is_refused(tmp_path, capsys):

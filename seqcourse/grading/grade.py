@@ -31,6 +31,7 @@ import nbformat
 from seqcourse.execution import kill_kernel_tree
 from seqcourse.grading import shards, worker_server
 from seqcourse.grading.notebook_format import METADATA_KEY, Assignment, read_assignment
+from seqcourse.grading.report import write_report
 from seqcourse.grading.results import IncrementalCsv, SubmissionResult, write_atomic
 from seqcourse.grading.submission_files import display_name, read_regular
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
@@ -358,7 +359,8 @@ def grade(
     hidden_visibility: str = "after_published",
     shard: tuple[int, int] | None = None,
 ) -> list[SubmissionResult]:
-    """Grade ``submissions``; write ``out_dir/grades.csv`` and one JSON per submission.
+    """Grade ``submissions``; write ``out_dir/grades.csv``, one JSON per submission and the
+    class report ``out_dir/report.html`` (:mod:`seqcourse.grading.report`).
 
     ``shard=(K, N)`` grades only the K-th of N deterministic parts of ``submissions`` (see
     :mod:`seqcourse.grading.shards`), under the file names one run would give them, and writes
@@ -450,7 +452,11 @@ def grade(
         ]
         rows.finish(final)
         shutil.rmtree(private, ignore_errors=True)
-    progress(f"wrote {csv_path}")
+    try:
+        write_report(final, parsed, out_dir / "report.html")
+    except Exception as err:  # the grades are written: a report that fails loses none of them
+        progress(f"could not write {out_dir / 'report.html'} ({type(err).__name__}: {err})")
+    progress(f"wrote {csv_path} and report.html")
     if _WORKERS.signal_name:
         raise GradingInterrupted(f"stopped by {_WORKERS.signal_name}; rows written to {csv_path}")
     return final

@@ -41,6 +41,11 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-pip util-linux >/dev/null
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "seqcourse needs Python 3.11 or newer, this image has $(python3 --version):" \
+        "choose Gradescope's Ubuntu 24.04 base image" >&2
+    exit 1
+fi
 python3 -m venv /opt/seqcourse
 /opt/seqcourse/bin/python -m pip install --quiet --upgrade pip
 /opt/seqcourse/bin/python -m pip install --quiet {requirement}

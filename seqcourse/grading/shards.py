@@ -7,8 +7,8 @@ gap. Each shard writes the files one run would write for its submissions (per-su
 under the name one run would give it, feedback, Gradescope files), its own ``grades.csv``, and
 ``shard.json``: the assignment, K and N, and the whole list with the output name of each
 submission. ``seqcourse grade merge grades-*/ --out grades/`` checks that the shards are the N
-parts of one list, copies their files, and writes the ``grades.csv`` one run would have written
-(rows in the order of the list given to the shards).
+parts of one list, copies their files, and writes the ``grades.csv`` and ``report.html`` one run
+would have written (rows in the order of the list given to the shards).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from seqcourse.grading.notebook_format import Assignment, read_assignment
+from seqcourse.grading.report import write_report
 from seqcourse.grading.results import SubmissionResult, write_atomic, write_csv
 
 MANIFEST = "shard.json"
@@ -126,7 +127,8 @@ def merge(folders: list[Path], out_dir: Path, masters: Path) -> list[SubmissionR
         results.append(result)
     for folder, _ in manifests:
         for path in sorted(folder.iterdir()):
-            if path.is_file() and path.name not in (MANIFEST, "grades.csv"):
+            if path.is_file() and path.name not in (MANIFEST, "grades.csv", "report.html"):
                 shutil.copyfile(path, out_dir / path.name)
     write_csv(results, assignment, out_dir / "grades.csv")
+    write_report(results, assignment, out_dir / "report.html")
     return results

@@ -147,10 +147,11 @@ def shared_server(env: dict[str, str]) -> WorkerServer:
 # ------------------------------------------------------------------------- the server itself
 
 
-def _run_child(request: dict, fds: list[int], inherited: list) -> None:
+def _run_child(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
     """In a forked child: become the worker the job asks for, after closing what it inherited
     of the server (``inherited``: its sockets, pipes and selector; the other jobs' reply
-    sockets). Never returns."""
+    sockets). Once it leads its own session and dies with the server, it closes ``ready`` (the
+    server waits for that before it gives the grader its process id). Never returns."""
     from seqcourse.grading import worker
     from seqcourse.grading.sandbox import die_with_parent
 
@@ -167,6 +168,9 @@ def _run_child(request: dict, fds: list[int], inherited: list) -> None:
         os.close(reply)
         os.setsid()
         die_with_parent()
+        if os.getppid() != server:  # the server died before the parent-death signal was set
+            os._exit(1)
+        os.close(ready)
         os.dup2(stdin, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -191,6 +195,18 @@ def _run_child(request: dict, fds: list[int], inherited: list) -> None:
             os._exit(status)
 
 
+def _wait_until_ready(ready: int, timeout: float = 30) -> None:
+    """Wait until a new child closed its end of the pipe ``ready`` (it leads its own session:
+    ``killpg`` on its process id reaches it), or died, or ``timeout`` passed; close ``ready``."""
+    selector = selectors.DefaultSelector()
+    selector.register(ready, selectors.EVENT_READ)
+    try:
+        selector.select(timeout)
+    finally:
+        selector.close()
+        os.close(ready)
+
+
 def _report_exits(children: dict[int, socket.socket]) -> None:
     """Reap every child that ended and send its status (``Popen.returncode``'s form)."""
     while children:
@@ -213,6 +229,7 @@ def _report_exits(children: dict[int, socket.socket]) -> None:
 def serve(control: socket.socket) -> None:
     """Fork a worker for each job received on ``control``; return when the grader closes it."""
     children: dict[int, socket.socket] = {}
+    server = os.getpid()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -240,12 +257,15 @@ def serve(control: socket.socket) -> None:
             reply = socket.socket(fileno=fds[0])
             sys.stdout.flush()
             sys.stderr.flush()
+            ready_r, ready_w = os.pipe()
             pid = os.fork()
             if pid == 0:
-                inherited = [selector, control, wake_r, wake_w, *children.values()]
-                _run_child(json.loads(message), fds, inherited)
+                inherited = [selector, control, wake_r, wake_w, ready_r, *children.values()]
+                _run_child(json.loads(message), fds, inherited, ready_w, server)
+            os.close(ready_w)
             for fd in fds[1:]:
                 os.close(fd)
+            _wait_until_ready(ready_r)
             children[pid] = reply
             try:
                 reply.send(f"pid {pid}".encode())
