@@ -14,7 +14,8 @@ By default the masters are cut down to their setup, exercise and check cells (no
 what the checks judge is the exercise functions, which the cut keeps), as in
 ``tests/test_grader_models.py``; ``--full`` grades the whole masters instead (about 5× longer).
 It prints, per notebook and submission, each distinct total with how many times it came out,
-and for a total that is not always the same, the tests that failed in the odd runs.
+and for a total that is not always the same, the tests that failed in the odd runs with their
+messages.
 """
 
 from __future__ import annotations
@@ -71,24 +72,26 @@ def regrade(name: str, times: int, jobs: int, full: bool) -> list[str]:
         mine = [r for r in results if kinds.get(r.submission) == kind]
         totals = collections.Counter(r.total for r in mine)
         common = totals.most_common(1)[0][0]
-        odd = sorted({f"{e}: {t['name']}" for r in mine if r.total != common
+        odd = sorted({f"{e}: {t['name']}: {t['message'][:200]}" for r in mine if r.total != common
                       for e, x in r.exercises.items() for t in x.tests if not t["passed"]})  # fmt: skip
         seen = ", ".join(f"{total:g} ×{n}" for total, n in sorted(totals.items(), reverse=True))
         rows.append(f"| {name[:-6]} | {kind} | {mine[0].max_points:g} | {seen} | "
-                    f"{'; '.join(odd)[:300] or '–'} |")  # fmt: skip
+                    f"{'; '.join(odd)[:900] or '–'} |")  # fmt: skip
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", help="notebook numbers (default: all)")
+    parser.add_argument(
+        "notebooks", nargs="*", help="notebook numbers, in the order to run (default: all)"
+    )
     parser.add_argument("--times", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="whole masters, not cut down")
     args = parser.parse_args()
     names = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    if args.notebooks:
-        names = [n for n in names if n[:2] in args.notebooks]
+    if args.notebooks:  # in the order given
+        names = [n for number in args.notebooks for n in names if n[:2] == number]
     cut = "whole masters" if args.full else "masters cut to setup, exercise and check cells"
     print(f"# regrades: {args.times} gradings of each submission, {cut}, --jobs {args.jobs}")
     print(f"# {machine_description()}")

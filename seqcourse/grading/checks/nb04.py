@@ -152,6 +152,8 @@ def _bpc_stable(bits_per_character):
 
 LM_SIZES = (7, 4, 6)  # vocabulary, embedding, GRU units
 PROMPT, LENGTH = 4, 12
+COLD = 1e-3  # the temperature whose samples should be greedy's
+NEAR_TIE = 20 * COLD  # a logit this close to the largest is drawn at COLD with p > e^-20
 
 
 class _Generations:
@@ -169,7 +171,7 @@ class _Generations:
         self.seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
         self.offset_seed = int(rng.integers(0, 2**31))
         self.offsets = call_offsets(self.offset_seed, self.vocab, PROMPT + length + 1)
-        temperatures = [None, 1e-3, 1.0]
+        temperatures = [None, COLD, 1.0]
         requests = [
             (self.prompt, length, t, s, self.offset_seed)
             for t, s in zip(temperatures, self.seeds, strict=True)
@@ -293,14 +295,30 @@ def _greedy_is_stateful(seen: _Generations) -> None:
         )
 
 
+def near_greedy(seen, ids: list[int], tolerance: float = NEAR_TIE) -> bool:
+    """Whether every new id of ``ids`` is, on ``ids``' own prefix, within ``tolerance`` of the
+    largest of the judge's logits. At temperature :data:`COLD` an honest sampler draws an id
+    ``g`` below the largest with probability about ``exp(-g / COLD)``: on a near-tie it may
+    rightly leave the greedy path (then every later id follows its own prefix), while a loop
+    that drops or re-reads its state is off by far more than a near-tie."""
+    if ids[: len(seen.prompt)] != seen.prompt:
+        return False
+    for k in range(len(seen.prompt), len(ids)):
+        logits = seen.next_logits(ids[:k])
+        if logits[ids[k]] < logits.max() - tolerance:
+            return False
+    return True
+
+
 def _temperature(seen: _Generations) -> None:
     from seqcourse.sampling import sample_with_temperature
 
     _prompt_first(seen)
     greedy = seen.greedy_ids
     cold = "with temperature 1e-3 the samples should be greedy's"
-    _rereads(seen, seen.cold, greedy, cold)
-    _compare(seen.cold["ids"], greedy, cold)
+    if not near_greedy(seen, seen.cold["ids"].tolist()):
+        _rereads(seen, seen.cold, greedy, cold)
+        _compare(seen.cold["ids"], greedy, cold)
     rng = np.random.default_rng(seen.seeds[2])
     replay = seen.expected(lambda logits, k: sample_with_temperature(logits, 1.0, rng))
     ignores = (
