@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 
 PRELOAD = ("seqcourse.grading.worker", "tensorflow", "keras", "seqcourse.grading.rebuilt_models")
@@ -119,12 +120,8 @@ class WorkerServer:
         return ForkedWorker(reply)
 
     def close(self) -> None:
+        """Send no more jobs: the server exits once the workers it forked have ended."""
         self._control.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 _SERVER: WorkerServer | None = None
@@ -246,9 +243,12 @@ def serve(control: socket.socket) -> None:
                 message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, FDS_PER_JOB)
             except OSError:
                 message, fds = b"", []
-            if not message:  # the grader closed its end: no more jobs
+            if not message:  # the grader closed its end: no more jobs, finish those running
                 for fd in fds:
                     os.close(fd)
+                while children:
+                    time.sleep(0.2)
+                    _report_exits(children)
                 return
             if len(fds) != FDS_PER_JOB:
                 for fd in fds:
