@@ -216,6 +216,7 @@ def _visibility_option(p) -> None:
     p.add_argument(
         "--hidden-visibility",
         default="after_published",
+        # results.VISIBILITIES; not imported: building the parser must not need the tools extra
         choices=["hidden", "after_due_date", "after_published", "visible"],
         help="when students see the hidden tests' results in Gradescope (default: once published)",
     )

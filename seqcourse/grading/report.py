@@ -24,9 +24,6 @@ import io
 import re
 from pathlib import Path
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from seqcourse.grading.notebook_format import Assignment
 from seqcourse.grading.results import NOT_ATTEMPTED, SubmissionResult, write_atomic
 
@@ -35,7 +32,9 @@ GROUPS_SHOWN = 3  # failure messages shown per test
 
 
 def _figure(height: float):
-    """A figure and its axes, drawn without pyplot (no backend, no global state)."""
+    """A figure and its axes, drawn without pyplot (no backend, no global state; matplotlib is
+    imported only when a report is drawn)."""
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, height))
     return fig, fig.subplots()
@@ -100,6 +99,8 @@ def failures_by_test(results: list[SubmissionResult]) -> list[dict]:
 
 def render(results: list[SubmissionResult], assignment: Assignment) -> str:
     """The report of ``results`` (one per submission) as an HTML page."""
+    import matplotlib.ticker
+
     e = html.escape
     totals = sorted(r.total for r in results)
     mean = sum(totals) / len(totals) if totals else 0.0
@@ -110,7 +111,7 @@ def render(results: list[SubmissionResult], assignment: Assignment) -> str:
     bins = [k - 0.5 for k in range(int(top) + 2)] if top <= 30 else 20
     ax.hist(totals, bins=bins, range=(0, top), color="#1565c0", rwidth=0.85)
     ax.set(xlabel=f"total (of {assignment.total_points:g})", ylabel="submissions")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.axvline(mean, color="k", linestyle="--", label=f"mean {mean:.1f}")
     ax.legend()
     histogram = _png(fig)
