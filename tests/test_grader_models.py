@@ -201,14 +201,15 @@ BORROWED = """
 _sequential_call, _twins = keras.Sequential.__call__, {}
 
 def _borrowed(self, x, *args, **kwargs):
-    if id(self) not in _twins:
+    if id(self) not in _twins:  # the model is kept alive with its twin: no id is reused
         config = self.get_config()
         for layer in config["layers"]:
             if layer["class_name"] == "Embedding":
                 layer["config"]["mask_zero"] = True
-        _twins[id(self)] = keras.Sequential.from_config(config)
-    _twins[id(self)].set_weights(self.get_weights())
-    return _sequential_call(_twins[id(self)], x, *args, **kwargs)
+        _twins[id(self)] = (self, keras.Sequential.from_config(config))
+    twin = _twins[id(self)][1]
+    twin.set_weights(self.get_weights())
+    return _sequential_call(twin, x, *args, **kwargs)
 
 keras.Sequential.__call__ = _borrowed
 """
