@@ -33,8 +33,8 @@ def test_total_time_limit(tmp_path):
     path = tmp_path / master.name
     nbformat.write(nb, path)
     result = grade_one(
-        path, read_assignment(master), tmp_path / "r.json", cell_timeout=300, total_timeout=25
+        path, read_assignment(master), tmp_path / "r.json", cell_timeout=300, total_timeout=12
     )
     assert result.total == 0 and result.status == "incomplete"
     assert all("total time limit" in e.reason for e in result.exercises.values())
-    assert result.seconds < 25 + 30
+    assert result.seconds < 12 + 30
