@@ -27,8 +27,20 @@ The seeds run repeats the notebook's recipe with other seeds for the model's ini
 
     python benchmarks/speech_loso.py seeds --out runs/speech_loso.jsonl
 
+The nested protocol estimates what the recipe's *search* gives on a new speaker: for each real
+speaker held out (outer), the recipe, the decoding (greedy or digit lexicon) and the test-time
+normalisation (the training set's statistics or the speaker's own) are chosen on the other
+three speakers only (inner folds: trainings without the outer speaker and one more, tested on
+the one more), then the choice is trained without the outer speaker and tested on it, with
+three seeds. The rows of the ladder to choose among are given by ``--rows``::
+
+    python benchmarks/speech_loso.py nested-inner --rows 1 2 3 7 --out docs/speech_loso_nested.jsonl
+    python benchmarks/speech_loso.py nested-outer --out docs/speech_loso_nested.jsonl
+    python benchmarks/speech_loso.py nested-report docs/speech_loso_nested.jsonl
+
 Each run appends one JSON line per (configuration, speaker), so an interrupted sweep keeps what
-it measured; ``report`` prints the Markdown tables of ``docs/speech_loso.md``.
+it measured; ``report`` and ``nested-report`` print the Markdown tables of
+``docs/speech_loso.md``.
 """
 
 from __future__ import annotations
@@ -155,6 +167,136 @@ def run_ablation(configs, speakers, out: Path) -> None:
                     _write(out, _row(name, tested, result, time.perf_counter() - start, recipe))
 
 
+# ---------------------------------------------------------------- nested leave-one-speaker-out
+
+# What the recipe's search chose between: each row of the ablation ladder (voices, real
+# speakers, normalisation, augmentation, how utterances are composed), each decoded greedily or
+# with the digit lexicon, with the training set's statistics or (for a recipe that normalises
+# with them) with the test speaker's own (per-speaker CMVN at test time, no label looked at).
+DECODINGS = {
+    "greedy": "real_cer",
+    "lexicon": "real_cer_lexicon",
+    "greedy, speaker's own statistics": "real_cer_own",
+    "lexicon, speaker's own statistics": "real_cer_own_lexicon",
+}
+OUTER_SEEDS = (42, 7, 1234)
+
+
+def _inner_config(name: str, heldout) -> str:
+    return f"inner: {name}, without {' & '.join(heldout)}"
+
+
+def run_nested_inner(out: Path, scale: dict, rows=None) -> None:
+    """Phase 1: every candidate (a row of the ablation ladder, at ``scale``) trained with two
+    real speakers held out — each of the six pairs — and tested on both. For an outer speaker
+    A, a candidate's inner score is then its mean CER on the three other speakers B, each from
+    the training without A and B: A's recordings neither train nor choose. One training
+    serves the two outer speakers of its pair. A candidate without real speakers trains once
+    and is tested on all four. ``rows``: only these rows of the ladder (default: all)."""
+    import itertools
+
+    import seqcourse
+    from seqcourse.speech import run_recipe
+
+    seqcourse.setup(seed=42, quiet=True)
+    bank, real = load_digit_bank(), load_real_digits()
+    ladder = ablation_rows(scale)
+    for name, recipe, seed in [ladder[i] for i in rows] if rows else ladder:
+        pairs = itertools.combinations(REAL_SPEAKERS, 2) if recipe.real else [REAL_SPEAKERS]
+        for heldout in pairs:
+            config = _inner_config(name, heldout)
+            if all((config, s) in _done(out) for s in heldout):
+                continue
+            start = time.perf_counter()
+            for tested, result in run_recipe(recipe, bank, real, list(heldout), seed=seed).items():
+                row = _row(config, tested, result, time.perf_counter() - start, recipe)
+                _write(out, row | {"stage": "inner", "candidate": name, "heldout": list(heldout)})
+
+
+def choose(rows, outer: str) -> tuple[tuple[str, str], dict]:
+    """The candidate and decoding with the lowest mean inner CER for the outer speaker ``outer``
+    (see :func:`run_nested_inner`), and every candidate's score: ``((candidate, decoding),
+    {(candidate, decoding): mean CER})``. Only candidates measured on all three other speakers
+    compete."""
+    others = [s for s in REAL_SPEAKERS if s != outer]
+    scores = {}
+    for candidate in dict.fromkeys(r["candidate"] for r in rows if r.get("stage") == "inner"):
+        mine = {r["speaker"]: r for r in rows if r.get("stage") == "inner"
+                and r["candidate"] == candidate and outer in r["heldout"]}  # fmt: skip
+        for decoding, key in DECODINGS.items():
+            if all(s in mine and key in mine[s] for s in others):
+                scores[(candidate, decoding)] = sum(mine[s][key] for s in others) / len(others)
+    if not scores:
+        raise SystemExit(f"no inner results for {outer}: run `nested-inner` first")
+    return min(scores, key=scores.get), scores
+
+
+def run_nested_outer(out: Path, seeds) -> None:
+    """Phase 2: for each real speaker, the candidate its inner folds chose, at the notebook's
+    sizes, trained on everything else (the three other real speakers included) with each of
+    ``seeds`` for the initial weights, and tested on it."""
+    import seqcourse
+    from seqcourse.speech import run_recipe
+
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    seqcourse.setup(seed=42, quiet=True)
+    bank, real = load_digit_bank(), load_real_digits()
+    recipes = {name: recipe for name, recipe, _ in ablation_rows({})}
+    for outer in REAL_SPEAKERS:
+        (candidate, decoding), _ = choose(rows, outer)
+        for seed in seeds:
+            config = f"outer: {candidate}, seed {seed}"
+            if (config, outer) in _done(out):
+                continue
+            start = time.perf_counter()
+            result = run_recipe(recipes[candidate], bank, real, outer, seed=seed)[outer]
+            row = _row(config, outer, result, time.perf_counter() - start, recipes[candidate])
+            _write(out, row | {"stage": "outer", "candidate": candidate, "seed": seed,
+                               "decoding": decoding})  # fmt: skip
+
+
+def report_nested(paths) -> None:
+    """Markdown: per outer speaker the choice its inner folds made (and its inner score), its
+    CER with each seed and their mean; then the nested estimate — the mean over the four
+    speakers, for each seed, and over the seeds."""
+    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    outer_rows = [r for r in rows if r.get("stage") == "outer"]
+    seeds = sorted({r["seed"] for r in outer_rows})
+    print("| held-out speaker | chosen on the other three | inner CER | "
+          + " | ".join(f"CER, seed {s}" for s in seeds) + " | mean |")  # fmt: skip
+    print("|---|---|---:|" + "---:|" * (len(seeds) + 1))
+    per_seed = {s: [] for s in seeds}
+    for outer in REAL_SPEAKERS:
+        (candidate, decoding), scores = choose(rows, outer)
+        mine = {r["seed"]: r[DECODINGS[decoding]] for r in outer_rows if r["speaker"] == outer
+                and r["candidate"] == candidate}  # fmt: skip
+        for seed, cer in mine.items():
+            per_seed[seed].append(cer)
+        cells = [f"{mine[s]:.1%}" if s in mine else "–" for s in seeds]
+        mean = f"**{sum(mine.values()) / len(mine):.1%}**" if mine else "–"
+        print(f"| {outer} | {candidate} ({decoding}) | {scores[(candidate, decoding)]:.1%} | "
+              + " | ".join(cells) + f" | {mean} |")  # fmt: skip
+    print("\nInner CER of every candidate (mean over the three other speakers; chosen in bold):\n")
+    choices = {outer: choose(rows, outer) for outer in REAL_SPEAKERS}
+    print("| candidate | decoding | " + " | ".join(f"without {s}" for s in REAL_SPEAKERS) + " |")
+    print("|---|---|" + "---:|" * len(REAL_SPEAKERS))
+    for candidate, decoding in choices[REAL_SPEAKERS[0]][1]:
+        cells = []
+        for outer in REAL_SPEAKERS:
+            chosen, scores = choices[outer]
+            cell = (
+                f"{scores[(candidate, decoding)]:.1%}" if (candidate, decoding) in scores else "–"
+            )
+            cells.append(f"**{cell}**" if chosen == (candidate, decoding) else cell)
+        print(f"| {candidate} | {decoding} | " + " | ".join(cells) + " |")
+    complete = {s: v for s, v in per_seed.items() if len(v) == len(REAL_SPEAKERS)}
+    if complete:
+        means = [sum(v) / len(v) for v in complete.values()]
+        spread = ", ".join(f"seed {s}: {m:.1%}" for s, m in zip(complete, means, strict=True))
+        print(f"\nNested estimate, mean CER over the four speakers: **{sum(means) / len(means):.1%}**"
+              f" ({spread})")  # fmt: skip
+
+
 MEANS = ("real_cer", "real_wer", "real_cer_lexicon", "real_wer_lexicon", "synthetic_cer")
 
 
@@ -211,30 +353,59 @@ def report(paths) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["loso", "ablation", "seeds", "report"])
+    parser.add_argument(
+        "what",
+        choices=[
+            "loso",
+            "ablation",
+            "seeds",
+            "report",
+            "nested-inner",
+            "nested-outer",
+            "nested-report",
+        ],
+    )
     parser.add_argument("paths", nargs="*", help="report: the JSON-lines files")
     parser.add_argument("--out", type=Path, default=Path("runs/speech_loso.jsonl"))
     parser.add_argument("--speakers", nargs="+", default=list(REAL_SPEAKERS))
     parser.add_argument(
-        "--rows", nargs="+", type=int, help="ablation: only these rows (0 = synthetic only, ...)"
+        "--rows",
+        nargs="+",
+        type=int,
+        help="ablation, nested-inner: only these rows (0 = synthetic only, ...)",
     )
     parser.add_argument(
-        "--seeds", nargs="+", type=int, default=[7, 1234], help="seeds: the initial-weight seeds"
+        "--seeds",
+        nargs="+",
+        type=int,
+        help="seeds / nested-outer: the initial-weight seeds (default 7 1234 / 42 7 1234)",
     )
     parser.add_argument(
         "--ablation-scale",
         default="{}",
         help='JSON: Recipe sizes for the ablation rows, e.g. {"n_train": 1000} (default: the notebook\'s)',
     )
+    parser.add_argument(
+        "--inner-scale",
+        default="{}",
+        help="JSON: Recipe sizes for the nested protocol's inner trainings (default: the notebook's)",
+    )
     args = parser.parse_args()
     if args.what == "report":
         report(args.paths)
         return
+    if args.what == "nested-report":
+        report_nested(args.paths)
+        return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.what == "loso":
         run_loso(args.speakers, args.out)
+    elif args.what == "nested-inner":
+        run_nested_inner(args.out, json.loads(args.inner_scale), args.rows)
+    elif args.what == "nested-outer":
+        run_nested_outer(args.out, args.seeds or OUTER_SEEDS)
     elif args.what == "seeds":
-        run_ablation(seed_rows(args.seeds), args.speakers, args.out)
+        run_ablation(seed_rows(args.seeds or [7, 1234]), args.speakers, args.out)
     else:
         rows = ablation_rows(json.loads(args.ablation_scale))
         rows = [rows[i] for i in args.rows] if args.rows else rows

@@ -412,27 +412,34 @@ def run_recipe(
     recipe: Recipe,
     bank: DigitClips,
     real: DigitClips,
-    heldout_speaker: str,
+    heldout_speaker: str | list[str],
     verbose=0,
     seed: int = 42,
 ) -> dict[str, dict[str, float]]:
     """Train ``recipe`` with the real speaker ``heldout_speaker`` out, as the notebook does;
     ``{speaker: metrics}`` with CER/WER on the held-out synthetic voices (``synthetic_cer``,
     ...) and on the held-out real speaker (``real_cer``, ...), greedy and (``_lexicon``)
-    decoded with the digit lexicon, and timings. A recipe without real speakers hears none of them, so
-    one training run tests every real speaker: then the result has one entry per speaker.
-    ``seed`` seeds the model's initial weights (the notebook's is 42); the utterances are
-    composed with their own fixed seeds whatever it is."""
+    decoded with the digit lexicon, and timings. Where the recipe normalises features with the
+    training set's statistics, each real speaker is also decoded with its features normalised
+    with its own statistics over all its test utterances (per-speaker CMVN: no label looked at;
+    ``real_cer_own``, ``real_cer_own_lexicon``, ...). ``heldout_speaker`` may name several real
+    speakers (a list): none of them trains, each is tested on its own. A recipe without real
+    speakers hears none of them, so one training run tests every real speaker: then the
+    result has one entry per speaker. ``seed`` seeds the model's initial weights (the
+    notebook's is 42); the utterances are composed with their own fixed seeds whatever it is."""
     start = time.perf_counter()
     tts = load_tts_bank() if recipe.tts_voices else None
-    tested = [heldout_speaker] if recipe.real else sorted(set(real.speakers))
+    heldout = [heldout_speaker] if isinstance(heldout_speaker, str) else list(heldout_speaker)
+    tested = heldout if recipe.real else sorted(set(real.speakers))
     train_clips, synthetic_test, _ = split_voices(bank, real, tested, more_voices=tts)
     test_clips = {"synthetic": synthetic_test}
     test_clips.update({s: real.split_by_speaker([s])[1] for s in tested})
     sets = compose_sets(train_clips, test_clips, recipe)
-    features = {name: log_mel(audio) for name, (audio, _) in sets.items()}
-    stats = None if recipe.cmvn else global_stats(features["train"])
-    features = {name: normalise(x, stats) for name, x in features.items()}
+    raw = {name: log_mel(audio) for name, (audio, _) in sets.items()}
+    stats = None if recipe.cmvn else global_stats(raw["train"])
+    features = {name: normalise(x, stats) for name, x in raw.items()}
+    if stats is not None:  # each real speaker also normalised with its own statistics
+        features |= {f"{s} own stats": normalise(raw[s], global_stats(raw[s])) for s in tested}
     data_seconds = time.perf_counter() - start
     keras.utils.set_random_seed(seed)
     model = build_acoustic_model(spec_augment=recipe.spec_augment)
@@ -444,9 +451,14 @@ def run_recipe(
     common = {"data_seconds": data_seconds, "train_seconds": train_seconds}
     common["val_loss"] = history.history["val_loss"][-1]
     measured = {name: {} for name in test_clips}
-    for name in test_clips:
+    for name, normalised in features.items():
+        if name in ("train", "val"):
+            continue
+        speaker, own = name.removesuffix(" own stats"), name.endswith(" own stats")
         for strategy, suffix in (("greedy", ""), ("lexicon", "_lexicon")):
-            cer, wer = error_rates(transcribe(model, features[name], strategy), sets[name][1])
-            measured[name] |= {f"cer{suffix}": cer, f"wer{suffix}": wer}
+            heard = transcribe(model, normalised, strategy)
+            cer, wer = error_rates(heard, sets[speaker][1])
+            suffix = ("_own" if own else "") + suffix
+            measured[speaker] |= {f"cer{suffix}": cer, f"wer{suffix}": wer}
     common |= {f"synthetic_{key}": value for key, value in measured["synthetic"].items()}
     return {s: {**common, **{f"real_{k}": v for k, v in measured[s].items()}} for s in tested}
