@@ -97,10 +97,15 @@ def _row(name, speaker, result: dict, seconds: float, recipe) -> dict:
     }
 
 
+def _read_rows(paths) -> list[dict]:
+    """Every row of the JSON-lines files ``paths``, in order."""
+    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+
+
 def _done(out: Path) -> set:
     if not out.exists():
         return set()
-    return {(r["config"], r["speaker"]) for r in map(json.loads, out.read_text().splitlines())}
+    return {(r["config"], r["speaker"]) for r in _read_rows([out])}
 
 
 def _write(out: Path, row: dict) -> None:
@@ -182,10 +187,6 @@ DECODINGS = {
 OUTER_SEEDS = (42, 7, 1234)
 
 
-def _inner_config(name: str, heldout) -> str:
-    return f"inner: {name}, without {' & '.join(heldout)}"
-
-
 def run_nested_inner(out: Path, scale: dict, rows=None) -> None:
     """Phase 1: every candidate (a row of the ablation ladder, at ``scale``) trained with two
     real speakers held out — each of the six pairs — and tested on both. For an outer speaker
@@ -204,7 +205,7 @@ def run_nested_inner(out: Path, scale: dict, rows=None) -> None:
     for name, recipe, seed in [ladder[i] for i in rows] if rows else ladder:
         pairs = itertools.combinations(REAL_SPEAKERS, 2) if recipe.real else [REAL_SPEAKERS]
         for heldout in pairs:
-            config = _inner_config(name, heldout)
+            config = f"inner: {name}, without {' & '.join(heldout)}"
             if all((config, s) in _done(out) for s in heldout):
                 continue
             start = time.perf_counter()
@@ -238,7 +239,7 @@ def run_nested_outer(out: Path, seeds) -> None:
     import seqcourse
     from seqcourse.speech import run_recipe
 
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = _read_rows([out])
     seqcourse.setup(seed=42, quiet=True)
     bank, real = load_digit_bank(), load_real_digits()
     recipes = {name: recipe for name, recipe, _ in ablation_rows({})}
@@ -259,15 +260,15 @@ def report_nested(paths) -> None:
     """Markdown: per outer speaker the choice its inner folds made (and its inner score), its
     CER with each seed and their mean; then the nested estimate — the mean over the four
     speakers, for each seed, and over the seeds."""
-    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    rows = _read_rows(paths)
     outer_rows = [r for r in rows if r.get("stage") == "outer"]
     seeds = sorted({r["seed"] for r in outer_rows})
     print("| held-out speaker | chosen on the other three | inner CER | "
           + " | ".join(f"CER, seed {s}" for s in seeds) + " | mean |")  # fmt: skip
     print("|---|---|---:|" + "---:|" * (len(seeds) + 1))
     per_seed = {s: [] for s in seeds}
-    for outer in REAL_SPEAKERS:
-        (candidate, decoding), scores = choose(rows, outer)
+    choices = {outer: choose(rows, outer) for outer in REAL_SPEAKERS}
+    for outer, ((candidate, decoding), scores) in choices.items():
         mine = {r["seed"]: r[DECODINGS[decoding]] for r in outer_rows if r["speaker"] == outer
                 and r["candidate"] == candidate}  # fmt: skip
         for seed, cer in mine.items():
@@ -277,7 +278,6 @@ def report_nested(paths) -> None:
         print(f"| {outer} | {candidate} ({decoding}) | {scores[(candidate, decoding)]:.1%} | "
               + " | ".join(cells) + f" | {mean} |")  # fmt: skip
     print("\nInner CER of every candidate (mean over the three other speakers; chosen in bold):\n")
-    choices = {outer: choose(rows, outer) for outer in REAL_SPEAKERS}
     print("| candidate | decoding | " + " | ".join(f"without {s}" for s in REAL_SPEAKERS) + " |")
     print("|---|---|" + "---:|" * len(REAL_SPEAKERS))
     for candidate, decoding in choices[REAL_SPEAKERS[0]][1]:
@@ -321,7 +321,7 @@ def report(paths) -> None:
     speaker, the means over the speakers measured — greedy and with the digit lexicon — and,
     when some rows miss speakers, the mean over the speakers every row has. Runs of the
     notebook's recipe with other seeds add a row of their means over the seeds."""
-    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    rows = _read_rows(paths)
     rows += _seed_means(rows)
     order = [name for name, *_ in ablation_rows({})]
     configs = sorted(

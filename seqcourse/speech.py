@@ -438,8 +438,9 @@ def run_recipe(
     raw = {name: log_mel(audio) for name, (audio, _) in sets.items()}
     stats = None if recipe.cmvn else global_stats(raw["train"])
     features = {name: normalise(x, stats) for name, x in raw.items()}
+    tests = [(name, "", features[name]) for name in test_clips]  # (set, metric suffix, features)
     if stats is not None:  # each real speaker also normalised with its own statistics
-        features |= {f"{s} own stats": normalise(raw[s], global_stats(raw[s])) for s in tested}
+        tests += [(s, "_own", normalise(raw[s], global_stats(raw[s]))) for s in tested]
     data_seconds = time.perf_counter() - start
     keras.utils.set_random_seed(seed)
     model = build_acoustic_model(spec_augment=recipe.spec_augment)
@@ -451,14 +452,9 @@ def run_recipe(
     common = {"data_seconds": data_seconds, "train_seconds": train_seconds}
     common["val_loss"] = history.history["val_loss"][-1]
     measured = {name: {} for name in test_clips}
-    for name, normalised in features.items():
-        if name in ("train", "val"):
-            continue
-        speaker, own = name.removesuffix(" own stats"), name.endswith(" own stats")
+    for name, variant, normalised in tests:
         for strategy, suffix in (("greedy", ""), ("lexicon", "_lexicon")):
-            heard = transcribe(model, normalised, strategy)
-            cer, wer = error_rates(heard, sets[speaker][1])
-            suffix = ("_own" if own else "") + suffix
-            measured[speaker] |= {f"cer{suffix}": cer, f"wer{suffix}": wer}
+            cer, wer = error_rates(transcribe(model, normalised, strategy), sets[name][1])
+            measured[name] |= {f"cer{variant}{suffix}": cer, f"wer{variant}{suffix}": wer}
     common |= {f"synthetic_{key}": value for key, value in measured["synthetic"].items()}
     return {s: {**common, **{f"real_{k}": v for k, v in measured[s].items()}} for s in tested}
