@@ -11,7 +11,8 @@ last cell, ``check_targets``, raises in strict mode when a fast target is missed
 metric (``seqcourse/targets.toml``) is not recorded — so a notebook that stops learning fails
 the suite, not only the benchmark. Wall time is reported by ``seqcourse run``, not asserted
 here. For a notebook with a failing cell, its executed copy (outputs so far) and its kernel's
-log go to ``runs/tests/<folder>/``.
+log go to ``runs/tests/<folder>/``. nbval's kernels are forked from a process that imported
+TensorFlow once (``tests/forked_kernels.py``; ``SEQCOURSE_FRESH_KERNELS=1``: fresh processes).
 """
 
 import json
@@ -108,9 +109,16 @@ def _logging_kernel_start(start):
 
 def pytest_configure(config):
     if config.pluginmanager.hasplugin("nbval"):
+        import importlib.util
+
         import nbval.kernel
 
         nbval.kernel.start_new_kernel = _logging_kernel_start(nbval.kernel.start_new_kernel)
+        where = Path(__file__).parent / "tests" / "forked_kernels.py"
+        spec = importlib.util.spec_from_file_location("forked_kernels", where)
+        forked_kernels = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(forked_kernels)
+        nbval.kernel.KernelManager = forked_kernels.ForkedKernelManager
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -164,11 +164,13 @@ class CurrentEnvKernelManager(AsyncKernelManager):
         """Extra ``Popen`` arguments for the kernel process."""
         return {}
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
+    def tagged_env(self, env: dict | None) -> dict:
+        """``env`` (default: this process's) with the kernel's run tag (drawn on first use)."""
         self.run_tag = self.run_tag or uuid.uuid4().hex
-        env = dict(kw.get("env") or os.environ)
-        env[RUN_TAG] = self.run_tag
-        kw["env"] = env
+        return dict(env or os.environ, **{RUN_TAG: self.run_tag})
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = self.tagged_env(kw.get("env"))
         kw.update(self.kernel_popen_kwargs())
         self._kernel_pid = None
         await super()._async_launch_kernel(self.kernel_command_prefix() + list(kernel_cmd), **kw)

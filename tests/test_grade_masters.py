@@ -1,5 +1,9 @@
 """The grader on every master and student copy, and the per-submission time limit.
 
+Each whole master gets full marks. Each released student copy scores 0 with every exercise
+"not attempted"; it is graded cut to its setup, exercise and check cells: the grader judges an
+exercise right after its cell ran, so the course's own cells around it (which the whole copy
+runs end to end under nbval, ``exercises/``) cannot change that verdict.
 (Kept apart from the battery in test_grade.py so that pytest-xdist can run them in parallel.)
 """
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
+from test_grader_models import _reduced_master
 
 from seqcourse.grading.grade import grade, grade_one
 from seqcourse.grading.notebook_format import read_assignment, solution_cells
@@ -19,8 +24,10 @@ MASTERS = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if p.name != 
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.stem)
 def test_master_full_marks_and_student_copy_zero(master, tmp_path):
-    student = ROOT / "exercises" / master.name
-    results = grade([master, student], tmp_path, masters=ROOT / "notebooks", jobs=2)
+    student = tmp_path / "student" / master.name
+    student.parent.mkdir()
+    nbformat.write(_reduced_master(master.name, "exercises"), student)
+    results = grade([master, student], tmp_path / "grades", masters=ROOT / "notebooks", jobs=2)
     total = read_assignment(master).total_points
     assert [r.total for r in results] == [total, 0], [r.summary() for r in results]
     assert {e.status for e in results[1].exercises.values()} == {"not attempted"}

@@ -26,10 +26,12 @@ from seqcourse.grading.notebook_format import solution_cells, split_hidden_tests
 CELL_TIMEOUT, TOTAL_TIMEOUT = 120, 400
 
 
-def _reduced_master(name: str):
+def _reduced_master(name: str, folder: str = "notebooks"):
+    """Notebook ``name`` of ``folder`` (the masters; ``exercises``: the released copies) cut
+    to its setup cell, exercise cells and their check cells."""
     import nbformat
 
-    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    nb = nbformat.read(ROOT / folder / name, as_version=4)
     where = solution_cells(nb).values()
     keep = {1} | set(where) | {i + 1 for i in where}  # setup, exercises, their check cells
     nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]

@@ -66,8 +66,20 @@ try:
     seen["network"] = True
 except OSError:
     seen["network"] = False
+import sys
+seen["grading_modules"] = sorted(m for m in sys.modules if m.startswith("seqcourse.grading"))
+seen["environ"] = open("/proc/self/environ", "rb").read().decode("latin-1") + str(os.environ)
+seen["seqpacket"] = []  # a socket to the kernel server: a kernel could ask it for any view
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        with socket.socket(fileno=os.dup(fd)) as s:
+            if s.type == socket.SOCK_SEQPACKET:
+                seen["seqpacket"].append(fd)
+    except OSError:
+        pass
 print(json.dumps(seen))
 """
+SECRET = "SEQCOURSE_GRADERS_SECRET"  # in the grader's environment: never in a kernel's
 
 needs_namespaces = pytest.mark.skipif(
     not sys.platform.startswith("linux") or unshare_flags() is None,
@@ -94,6 +106,38 @@ def _run_in_kernel(source: str, workdir: str, timeout: float = 120) -> dict:
     return json.loads(printed[-1].strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def kernel_server():
+    """A kernel server started from a grader whose environment holds a secret."""
+    from seqcourse.grading import kernel_server
+
+    os.environ[SECRET] = "hunter2"
+    try:
+        server = kernel_server.start()
+    finally:
+        del os.environ[SECRET]
+    yield server
+    if server is not None:
+        server.control.close()
+        server.process.wait(30)
+
+
+@pytest.fixture(params=["fresh process", "forked by the kernel server"])
+def launch(request, monkeypatch, kernel_server):
+    """Every kernel of a test starts as a fresh process, then (a second run) is forked by a
+    kernel server (:mod:`seqcourse.grading.kernel_server`), as a grading worker's are."""
+    from seqcourse.grading.kernel_server import FD_ENV
+
+    monkeypatch.setenv(SECRET, "hunter2")
+    if request.param == "fresh process":
+        monkeypatch.delenv(FD_ENV, raising=False)
+    elif kernel_server is None:
+        pytest.skip("no kernel server here (no namespaces)")
+    else:
+        monkeypatch.setenv(FD_ENV, str(kernel_server.control.fileno()))
+    return request.param
+
+
 @pytest.fixture
 def world_readable_copies():
     """Masters where a careless machine keeps them: world-readable, in a second checkout and in
@@ -110,6 +154,7 @@ def world_readable_copies():
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.usefixtures("launch")
 @needs_namespaces
 def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path, world_readable_copies):
     out = tmp_path / "out"
@@ -139,6 +184,9 @@ def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path, world_r
     assert seen["wrote_out"] is False and (out / "grades.csv").read_text() == "secret"
     assert seen["network"] is False
     assert seen["pids"] <= 3  # itself (and its threads' helpers): not the grader's processes
+    assert seen["grading_modules"] == [], seen["grading_modules"]  # none left in memory
+    assert SECRET not in seen["environ"] and "hunter2" not in seen["environ"]
+    assert seen["seqpacket"] == [], seen["seqpacket"]
     if os.geteuid() == 0:
         assert seen["uid"] in KERNEL_IDS
 
@@ -166,6 +214,7 @@ print(json.dumps({"name": name, "wrote": wrote, "full": full, "cwd": os.getcwd()
 """
 
 
+@pytest.mark.usefixtures("launch")
 @needs_namespaces
 def test_the_kernels_writable_folders_are_private_capped_and_gone_after_it():
     workdir = tempfile.mkdtemp(prefix="seqcourse-work-")
@@ -218,6 +267,7 @@ print(json.dumps({"uid": os.getuid(), "tried": tried}))
 """
 
 
+@pytest.mark.usefixtures("launch")
 @needs_namespaces
 @pytest.mark.skipif(os.geteuid() != 0 or kernel_ids() is None, reason="needs root")
 def test_a_kernel_cannot_reach_another_kernels_working_folder():
@@ -271,3 +321,23 @@ def test_a_kernel_cannot_reach_another_kernels_working_folder():
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_namespaces
+def test_a_kernel_starts_as_a_fresh_process_when_the_kernel_server_is_gone(monkeypatch):
+    """A worker whose kernel server died (its socket's other end closed) still grades: the
+    kernel starts as a fresh process, in the same sandbox."""
+    import socket
+
+    from seqcourse.grading.kernel_server import FD_ENV
+
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.close()
+    monkeypatch.setenv(FD_ENV, str(mine.fileno()))
+    workdir = tempfile.mkdtemp(prefix="seqcourse-work-")
+    try:
+        seen = _run_in_kernel(SCRATCH, workdir)
+        assert seen["cwd"] == workdir and set(seen["wrote"].values()) == {1_000_000}
+    finally:
+        mine.close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -33,7 +33,10 @@ the result): it then sees the machine as the grader's user does. The process tre
 killed by session and run tag (see ``seqcourse.execution``). When namespaces are permitted
 but the view cannot be built, the kernel does not start (the grade says why): never a kernel
 that sees more than it should.
-Run as ``python -m seqcourse.grading.sandbox`` only by the kernel manager.
+Run as ``python -m seqcourse.grading.sandbox`` only by the kernel manager. In a grading
+worker the kernel manager asks the kernel server instead (:mod:`seqcourse.grading.kernel_server`:
+TensorFlow and ipykernel already imported), whose child makes the same namespaces with
+``unshare(2)`` and enters the same view with :func:`enter_view`.
 """
 
 from __future__ import annotations
@@ -155,7 +158,10 @@ class SandboxKernelManager(CurrentEnvKernelManager):
         self.connection_file = os.path.join(self._socket_dir, "connection.json")
         return await super()._async_pre_start_kernel(**kw)
 
-    def kernel_command_prefix(self) -> list[str]:
+    def jail_options(self) -> dict:
+        """Keyword arguments of :func:`enter_view` for this kernel (its view, identity and
+        working folder); sets :attr:`namespaced`. The kernel's own folders are handed to its
+        identity first."""
         if not hasattr(self, "_ids"):  # one identity per kernel, kept across restarts
             self._ids = kernel_ids()
         ids = self._ids
@@ -163,16 +169,18 @@ class SandboxKernelManager(CurrentEnvKernelManager):
             for path in (self._socket_dir, self.connection_file, self.workdir):
                 if path and os.path.exists(path):
                     os.chown(path, *ids)
-        flags = unshare_flags()
-        self.namespaced = flags is not None
-        jail = [sys.executable, "-m", "seqcourse.grading.sandbox", "--workdir", self.workdir]
-        if flags:
-            jail += ["--root", self._root_dir, "--writable", self._socket_dir]
-            for path in view_paths():
-                jail += ["--read-only", path]
-            jail += ["--cover", grading_folder()]
+        self.namespaced = unshare_flags() is not None
+        options: dict = {"workdir": self.workdir}
+        if self.namespaced:
+            options.update(root=self._root_dir, read_only=view_paths(), writable=[self._socket_dir],
+                           cover=[grading_folder()])  # fmt: skip
         if ids:
-            jail += ["--uid", str(ids[0]), "--gid", str(ids[1])]
+            options.update(uid=ids[0], gid=ids[1])
+        return options
+
+    def kernel_command_prefix(self) -> list[str]:
+        jail = [sys.executable, "-m", "seqcourse.grading.sandbox", *jail_words(self.jail_options())]
+        flags = unshare_flags()
         return (["unshare", *flags, "--"] if flags else []) + jail + ["--"]
 
     def kernel_popen_kwargs(self) -> dict:
@@ -186,7 +194,31 @@ class SandboxKernelManager(CurrentEnvKernelManager):
         env = dict(self.kernel_env) if self.kernel_env else dict(kw.get("env") or os.environ)
         kw["env"] = env
         kw["cwd"] = self.workdir or kw.get("cwd")
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if not self._fork_kernel(list(kernel_cmd), kw):
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def _fork_kernel(self, kernel_cmd: list[str], kw: dict) -> bool:
+        """Have the kernel server fork this kernel (see :mod:`seqcourse.grading.kernel_server`)
+        when this process has one and the kernel is ipykernel in namespaces; False otherwise
+        (the kernel is then started as a fresh process)."""
+        from seqcourse.grading import kernel_server
+        from seqcourse.grading.worker_server import ServerGone
+
+        flags = unshare_flags()
+        if not flags or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            return False
+        env = self.tagged_env(kw["env"])
+        try:
+            handle = kernel_server.fork_kernel(
+                env, self.jail_options(), "--user" in flags, kernel_cmd[3:]
+            )
+        except ServerGone:  # it died: this kernel starts as a fresh process
+            return False
+        if handle is None:
+            return False
+        kernel_server.adopt(self, handle, kw["cwd"])
+        self._kernel_pid = handle.pid
+        return True
 
     _launch_kernel = _async_launch_kernel
 
@@ -317,30 +349,15 @@ def build_view(root, read_only, writable, workdir, uid=None, gid=None, cover=())
     _run("mount", "-o", "remount,ro,bind", "/")
 
 
-def _jail(argv: list[str]) -> None:
-    """Inside the namespaces: build the kernel's view, drop privileges, become the kernel."""
-    split = argv.index("--")
-    options, command = argv[:split], argv[split + 1 :]
-    read_only, writable, cover, root, uid, gid, workdir = [], [], [], None, None, None, None
-    for key, value in zip(options[::2], options[1::2], strict=True):
-        if key == "--read-only":
-            read_only.append(value)
-        elif key == "--cover":
-            cover.append(value)
-        elif key == "--writable":
-            writable.append(value)
-        elif key == "--root":
-            root = value
-        elif key == "--uid":
-            uid = int(value)
-        elif key == "--gid":
-            gid = int(value)
-        elif key == "--workdir":
-            workdir = value
+def enter_view(workdir=None, root=None, read_only=(), writable=(), cover=(), uid=None, gid=None):
+    """Inside the namespaces: build the kernel's view (when ``root`` is given), drop to ``uid``
+    and ``gid``, forbid new privileges and move to ``workdir``. What :data:`jail_options`
+    describes; the process exits with status 70 if the view cannot be built (fail closed: no
+    kernel rather than one that sees too much)."""
     if root is not None:
         try:
             build_view(root, read_only, writable, workdir, uid, gid, cover)
-        except OSError as err:  # fail closed: no kernel rather than one that sees too much
+        except OSError as err:
             sys.stderr.write(f"seqcourse sandbox: the kernel's view could not be built: {err}\n")
             sys.exit(70)
     if gid is not None:
@@ -354,6 +371,33 @@ def _jail(argv: list[str]) -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if workdir:
         os.chdir(workdir)
+
+
+def jail_words(options: dict) -> list[str]:
+    """``options`` (keyword arguments of :func:`enter_view`) as ``python -m
+    seqcourse.grading.sandbox`` options."""
+    words = []
+    for key, value in options.items():
+        for one in value if isinstance(value, list | tuple) else [value]:
+            if one is not None:
+                words += [f"--{key.replace('_', '-')}", str(one)]
+    return words
+
+
+def _jail(argv: list[str]) -> None:
+    """``python -m seqcourse.grading.sandbox OPTIONS -- KERNEL…``: :func:`enter_view` with the
+    options (the words of :func:`jail_words`), then become the kernel."""
+    split = argv.index("--")
+    options, command = argv[:split], argv[split + 1 :]
+    many, ints = ("read_only", "writable", "cover"), ("uid", "gid")
+    view: dict = {key: [] for key in many}
+    for key, value in zip(options[::2], options[1::2], strict=True):
+        name = key.removeprefix("--").replace("-", "_")
+        if name in many:
+            view[name].append(value)
+        else:
+            view[name] = int(value) if name in ints else value
+    enter_view(**view)
     os.execv(command[0], command)
 
 

@@ -9,7 +9,9 @@ is what the separate process was: a fresh copy of a process that has graded noth
 classmate's state can reach it), in a session of its own (``setsid``: the grader kills it and
 everything left in its session with ``killpg``), killed if the server dies, with the job's own
 environment, working folder, stdin, log and result pipe (received with ``SCM_RIGHTS``), and it
-runs :func:`seqcourse.grading.worker.main` exactly as the command did.
+runs :func:`seqcourse.grading.worker.main` exactly as the command did. The server also
+starts the kernel server (:mod:`seqcourse.grading.kernel_server`) that forks its workers'
+kernels; each worker gets its socket to it (``SEQCOURSE_KERNEL_SERVER_FD``).
 
 The grader talks to the server over a socket pair only it holds: one message per job (its
 environment, working folder and three file descriptors, plus a socket for that job's replies),
@@ -32,6 +34,9 @@ import threading
 import time
 import traceback
 
+from seqcourse.grading import kernel_server
+
+_KERNELS = None  # the kernel server this server started (its workers' kernels), if any
 PRELOAD = ("seqcourse.grading.worker", "tensorflow", "keras", "seqcourse.grading.rebuilt_models")
 MAX_MESSAGE = 1 << 20
 START_TIMEOUT = 120  # seconds the server may take to fork a worker (it may still be importing)
@@ -67,12 +72,49 @@ class ForkedWorker:
         self._reply.settimeout(timeout)
         try:
             message = self._reply.recv(64)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # BlockingIOError: timeout 0
             raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout) from None
         self._reply.close()
         # no status: the server died, and took its children with it (parent-death signal)
         self.returncode = int(message[5:]) if message.startswith(b"exit ") else -signal.SIGKILL
         return self.returncode
+
+    def poll(self) -> int | None:
+        """The exit status if the child has ended, else None."""
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the child's whole session (it leads one: see :func:`_run_child`)."""
+        if self.returncode is None:
+            os.killpg(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    stdin = stdout = stderr = None  # what jupyter_client's provisioner closes on a Popen
+
+
+def request_child(
+    control: socket.socket, request: dict, fds: list[int], server: str = "fork server"
+) -> ForkedWorker:
+    """Ask the fork server at the other end of ``control`` (named ``server`` in errors) for a
+    child that does ``request`` (JSON) with file descriptors ``fds`` (kept open here); its
+    handle.
+
+    Raises:
+        ServerGone: the server is not running, or did not start the child."""
+    reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        socket.send_fds(control, [json.dumps(request).encode()], [theirs.fileno(), *fds])
+    except OSError as err:
+        reply.close()
+        raise ServerGone(f"the {server} is gone ({err})") from err
+    finally:
+        theirs.close()
+    return ForkedWorker(reply)
 
 
 class WorkerServer:
@@ -107,17 +149,9 @@ class WorkerServer:
 
         Raises:
             ServerGone: the server is not running."""
-        reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request = json.dumps({"env": env, "cwd": cwd}).encode()
-        try:
-            with self._lock:
-                socket.send_fds(self._control, [request], [theirs.fileno(), stdin, log, result])
-        except OSError as err:
-            reply.close()
-            raise ServerGone(f"the worker server is gone ({err})") from err
-        finally:
-            theirs.close()
-        return ForkedWorker(reply)
+        with self._lock:
+            request = {"env": env, "cwd": cwd}
+            return request_child(self._control, request, [stdin, log, result], "worker server")
 
     def close(self) -> None:
         """Send no more jobs: the server exits once the workers it forked have ended."""
@@ -176,6 +210,8 @@ def _run_child(request: dict, fds: list[int], inherited: list, ready: int, serve
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if _KERNELS is not None:  # the worker's kernels are forked by the kernel server
+            os.environ[kernel_server.FD_ENV] = str(_KERNELS.control.fileno())
         import tempfile
 
         tempfile.tempdir = None  # TMPDIR is the job's: look it up again
@@ -223,8 +259,11 @@ def _report_exits(children: dict[int, socket.socket]) -> None:
             reply.close()
 
 
-def serve(control: socket.socket) -> None:
-    """Fork a worker for each job received on ``control``; return when the grader closes it."""
+def serve(control: socket.socket, run_child=None, fds_per_job: int = FDS_PER_JOB) -> None:
+    """Fork a child for each job received on ``control`` (a JSON request and ``fds_per_job``
+    file descriptors, the first the job's reply socket), which ``run_child`` (default: a
+    grading worker, :func:`_run_child`) becomes; return when the grader closes ``control``."""
+    run_child = run_child or _run_child
     children: dict[int, socket.socket] = {}
     server = os.getpid()
     wake_r, wake_w = os.pipe()
@@ -240,7 +279,7 @@ def serve(control: socket.socket) -> None:
                 os.read(wake_r, 4096)
                 continue
             try:
-                message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, FDS_PER_JOB)
+                message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, fds_per_job)
             except OSError:
                 message, fds = b"", []
             if not message:  # the grader closed its end: no more jobs, finish those running
@@ -250,7 +289,7 @@ def serve(control: socket.socket) -> None:
                     time.sleep(0.2)
                     _report_exits(children)
                 return
-            if len(fds) != FDS_PER_JOB:
+            if len(fds) != fds_per_job:
                 for fd in fds:
                     os.close(fd)
                 continue
@@ -261,7 +300,7 @@ def serve(control: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:
                 inherited = [selector, control, wake_r, wake_w, ready_r, *children.values()]
-                _run_child(json.loads(message), fds, inherited, ready_w, server)
+                run_child(json.loads(message), fds, inherited, ready_w, server)
             os.close(ready_w)
             for fd in fds[1:]:
                 os.close(fd)
@@ -280,6 +319,8 @@ def main(argv=None) -> int:
     not_dumpable()
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
+    global _KERNELS
+    _KERNELS = kernel_server.start()  # its imports run while this server's do
     for name in PRELOAD:
         importlib.import_module(name)
     serve(control)

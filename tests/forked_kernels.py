@@ -1,0 +1,138 @@
+"""Kernels for nbval forked from a process that imported TensorFlow, Keras and ipykernel once.
+
+A notebook's setup cell spends 4–6 s of CPU importing TensorFlow and Keras; the suite runs 26
+notebooks. ``conftest.py`` has nbval start each kernel through :class:`ForkedKernelManager`,
+which asks this process's fork server (``python tests/forked_kernels.py FD``, started on first
+use, killed with the test process) for a child that becomes ipykernel on the kernel's
+connection file, with the kernel's environment, working folder and log. The child is a fresh
+copy of a process that ran no notebook and no TensorFlow operation, in a session of its own;
+every notebook then runs exactly as in a kernel started with ``python -m ipykernel_launcher``.
+These are test kernels, not sandboxes (the grader's are: ``seqcourse.grading.kernel_server``).
+``SEQCOURSE_FRESH_KERNELS=1`` starts every kernel as a fresh process instead (the Colab job of
+``.ci/run`` does, as Colab would).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+
+from jupyter_client.manager import KernelManager
+
+PRELOAD = ("tensorflow", "keras", "ipykernel.kernelapp")
+FRESH_ENV = "SEQCOURSE_FRESH_KERNELS"
+_SERVER: dict = {}
+_LOCK = threading.Lock()
+
+
+def _control() -> socket.socket | None:
+    """This process's socket to its fork server, started on first use; None where it cannot
+    run (no ``socket.send_fds``) or ``SEQCOURSE_FRESH_KERNELS`` is set."""
+    from seqcourse.grading.sandbox import die_with_parent
+
+    if os.environ.get(FRESH_ENV) or not hasattr(socket, "send_fds"):
+        return None
+    with _LOCK:
+        server = _SERVER.get("process")
+        if server is None or server.poll() is not None:
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            _SERVER["process"] = subprocess.Popen(
+                [sys.executable, __file__, str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+            theirs.close()
+            _SERVER["control"] = mine
+        return _SERVER["control"]
+
+
+class ForkedKernelManager(KernelManager):
+    """jupyter_client's kernel manager, with ipykernel forked by the fork server (see the
+    module's docstring) where it runs; other kernels start as usual."""
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        from seqcourse.grading.kernel_server import adopt
+        from seqcourse.grading.worker_server import ServerGone, request_child
+
+        control = _control() if list(kernel_cmd[1:3]) == ["-m", "ipykernel_launcher"] else None
+        if control is not None:
+            cwd = str(kw.get("cwd") or os.getcwd())
+            log = kw.get("stderr")
+            fd = log.fileno() if hasattr(log, "fileno") else os.open(os.devnull, os.O_WRONLY)
+            request = {"env": dict(kw.get("env") or os.environ), "cwd": cwd, "argv": kernel_cmd[3:]}
+            try:
+                handle = request_child(control, request, [fd])
+            except ServerGone:
+                handle = None
+            finally:
+                if not hasattr(log, "fileno"):
+                    os.close(fd)
+            if handle is not None:
+                adopt(self, handle, cwd)
+                return
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+def _run_kernel(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
+    """In a forked child: become ipykernel as ``request`` asks, output to ``fds[1]``."""
+    from seqcourse.grading.sandbox import die_with_parent
+
+    status = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for thing in inherited:
+            if isinstance(thing, int):
+                os.close(thing)
+            else:
+                thing.close()
+        reply, log = fds
+        os.close(reply)
+        os.setsid()
+        die_with_parent()
+        if os.getppid() != server:
+            os._exit(1)
+        os.close(ready)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.chdir(request["cwd"])
+        del sys.path[0]  # the server's folder; ipykernel_launcher removes its own (the cwd)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None
+        sys.argv = [sys.executable, *request["argv"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance()
+        status = 0
+    except SystemExit as end:
+        status = end.code if isinstance(end.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def main(fd: str) -> None:
+    from seqcourse.grading.worker_server import serve
+
+    control = socket.socket(fileno=int(fd))
+    for name in PRELOAD:
+        importlib.import_module(name)
+    serve(control, run_child=_run_kernel, fds_per_job=2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
