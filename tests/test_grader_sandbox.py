@@ -341,3 +341,21 @@ def test_a_kernel_starts_as_a_fresh_process_when_the_kernel_server_is_gone(monke
     finally:
         mine.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@needs_namespaces
+def test_kernels_share_no_writable_memory_through_the_kernel_server(kernel_server, monkeypatch):
+    """Forked kernels share the server's pages copy-on-write; a writable shared mapping (one
+    made while importing, say) would be a channel between two classmates' kernels."""
+    from seqcourse.grading.kernel_server import FD_ENV
+
+    monkeypatch.setenv(FD_ENV, str(kernel_server.control.fileno()))
+    workdir = tempfile.mkdtemp(prefix="seqcourse-work-")
+    try:  # a kernel forked: the server has imported everything and serves
+        assert _run_in_kernel('print("{}")', workdir) == {}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    with open(f"/proc/{kernel_server.process.pid}/maps") as fh:
+        rows = [line.split() for line in fh]
+    writable_shared = [row for row in rows if row[1][1] == "w" and row[1][3] == "s"]
+    assert writable_shared == [], writable_shared
