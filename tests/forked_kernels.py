@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import traceback
 
 from jupyter_client.manager import KernelManager
 
@@ -84,45 +83,24 @@ class ForkedKernelManager(KernelManager):
 
 def _run_kernel(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
     """In a forked child: become ipykernel as ``request`` asks, output to ``fds[1]``."""
-    from seqcourse.grading.sandbox import die_with_parent
+    from seqcourse.grading.kernel_server import launch_ipykernel
+    from seqcourse.grading.worker_server import exit_with, leave_server
 
-    status = 1
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for thing in inherited:
-            if isinstance(thing, int):
-                os.close(thing)
-            else:
-                thing.close()
+    def run() -> int:
         reply, log = fds
-        os.close(reply)
-        os.setsid()
-        die_with_parent()
-        if os.getppid() != server:
-            os._exit(1)
-        os.close(ready)
+        leave_server(inherited, reply, ready, server)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
         os.chdir(request["cwd"])
-        del sys.path[0]  # the server's folder; ipykernel_launcher removes its own (the cwd)
         os.environ.clear()
         os.environ.update(request["env"])
         tempfile.tempdir = None
-        sys.argv = [sys.executable, *request["argv"]]
-        from ipykernel.kernelapp import IPKernelApp
+        return launch_ipykernel(request["argv"])
 
-        IPKernelApp.launch_instance()
-        status = 0
-    except SystemExit as end:
-        status = end.code if isinstance(end.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        os._exit(status)
+    exit_with(run)
 
 
 def main(fd: str) -> None:

@@ -144,17 +144,29 @@ def _unshare(user_namespace: bool) -> None:
                 fh.write(text)
 
 
+def launch_ipykernel(argv: list[str]) -> int:
+    """Become ipykernel with ``argv`` (``-f CONNECTION_FILE``), as ``python -m
+    ipykernel_launcher`` started in this working folder would: without the folder Python put
+    first on ``sys.path`` (the launcher removes its own, the working folder, which IPython puts
+    back). Returns when the kernel shuts down."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    del sys.path[0]
+    sys.argv = [sys.executable, *argv]
+    IPKernelApp.launch_instance()
+    return 0
+
+
 def _become_kernel(request: dict) -> None:
     """Process 1 of the new PID namespace: enter the view, then run ipykernel. Never returns."""
     from seqcourse.grading import sandbox
+    from seqcourse.grading.worker_server import exit_with
 
-    status = 1
-    try:
+    def run() -> int:
         sandbox.die_with_parent()  # with the waiter: and the waiter dies with the server
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sandbox.enter_view(**request["jail"])
-        del sys.path[0]  # the server's folder; ipykernel_launcher removes its own (the cwd)
         sandbox._prctl(sandbox.PR_SET_DUMPABLE, 1)  # as after exec: its /proc is its own
         os.environ.clear()
         os.environ.update(request["env"])
@@ -164,38 +176,18 @@ def _become_kernel(request: dict) -> None:
         for name in [m for m in sys.modules if m.split(".")[:2] == ["seqcourse", "grading"]]:
             del sys.modules[name]
         seqcourse.__dict__.pop("grading", None)
-        sys.argv = [sys.executable, *request["argv"]]
-        from ipykernel.kernelapp import IPKernelApp
+        return launch_ipykernel(request["argv"])
 
-        IPKernelApp.launch_instance()
-        status = 0
-    except SystemExit as end:
-        status = end.code if isinstance(end.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        os._exit(status)
+    exit_with(run)
 
 
 def _run_kernel(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
     """In a child forked by :func:`seqcourse.grading.worker_server.serve`: steps 1–3 of the
     module's docstring. Never returns."""
-    from seqcourse.grading.sandbox import die_with_parent
+    from seqcourse.grading.worker_server import leave_server
 
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for thing in inherited:
-            if isinstance(thing, int):
-                os.close(thing)
-            else:
-                thing.close()
-        os.close(fds[0])
-        os.setsid()
-        die_with_parent()
-        if os.getppid() != server:  # the server died before the parent-death signal was set
-            os._exit(1)
-        os.close(ready)
+        leave_server(inherited, fds[0], ready, server)
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)

@@ -178,30 +178,55 @@ def shared_server(env: dict[str, str]) -> WorkerServer:
 # ------------------------------------------------------------------------- the server itself
 
 
-def _run_child(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
-    """In a forked child: become the worker the job asks for, after closing what it inherited
-    of the server (``inherited``: its sockets, pipes and selector; the other jobs' reply
-    sockets). Once it leads its own session and dies with the server, it closes ``ready`` (the
-    server waits for that before it gives the grader its process id). Never returns."""
-    from seqcourse.grading import worker
+def leave_server(inherited: list, reply: int, ready: int, server: int) -> None:
+    """The first steps of a forked child: forget the server's signal handling, close what it
+    inherited of the server (``inherited``: its sockets, pipes and selector; the other jobs'
+    reply sockets) and its own ``reply`` socket, lead a session of its own and die with the
+    server; then close ``ready`` (the server waits for that before it gives the grader the
+    child's process id)."""
     from seqcourse.grading.sandbox import die_with_parent
 
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for thing in inherited:
+        if isinstance(thing, int):
+            os.close(thing)
+        else:
+            thing.close()
+    os.close(reply)
+    os.setsid()
+    die_with_parent()
+    if os.getppid() != server:  # the server died before the parent-death signal was set
+        os._exit(1)
+    os.close(ready)
+
+
+def exit_with(run) -> None:
+    """In a forked child: ``run()`` and leave the process with its status (a ``SystemExit``'s
+    code; 1 after an error, whose traceback goes to stderr). Never returns."""
     status = 1
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for thing in inherited:
-            if isinstance(thing, int):
-                os.close(thing)
-            else:
-                thing.close()
+        status = run()
+    except SystemExit as end:
+        status = end.code if isinstance(end.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status if isinstance(status, int) else 0)
+
+
+def _run_child(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:
+    """In a forked child: become the worker the job asks for. Never returns."""
+
+    def run() -> int:
+        from seqcourse.grading import worker
+
         reply, stdin, log, result = fds
-        os.close(reply)
-        os.setsid()
-        die_with_parent()
-        if os.getppid() != server:  # the server died before the parent-death signal was set
-            os._exit(1)
-        os.close(ready)
+        leave_server(inherited, reply, ready, server)
         os.dup2(stdin, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -215,17 +240,9 @@ def _run_child(request: dict, fds: list[int], inherited: list, ready: int, serve
         import tempfile
 
         tempfile.tempdir = None  # TMPDIR is the job's: look it up again
-        status = worker.main(["--result-fd", str(result)])
-    except SystemExit as end:
-        status = end.code if isinstance(end.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(status)
+        return worker.main(["--result-fd", str(result)])
+
+    exit_with(run)
 
 
 def _wait_until_ready(ready: int, timeout: float = 30) -> None:
