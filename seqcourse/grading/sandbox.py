@@ -351,9 +351,9 @@ def build_view(root, read_only, writable, workdir, uid=None, gid=None, cover=())
 
 def enter_view(workdir=None, root=None, read_only=(), writable=(), cover=(), uid=None, gid=None):
     """Inside the namespaces: build the kernel's view (when ``root`` is given), drop to ``uid``
-    and ``gid``, forbid new privileges and move to ``workdir``. What :data:`jail_options`
-    describes; the process exits with status 70 if the view cannot be built (fail closed: no
-    kernel rather than one that sees too much)."""
+    and ``gid``, forbid new privileges and move to ``workdir``: what
+    :meth:`SandboxKernelManager.jail_options` describes. The process exits with status 70 if the
+    view cannot be built (fail closed: no kernel rather than one that sees too much)."""
     if root is not None:
         try:
             build_view(root, read_only, writable, workdir, uid, gid, cover)
