@@ -11,12 +11,14 @@ last cell, ``check_targets``, raises in strict mode when a fast target is missed
 metric (``seqcourse/targets.toml``) is not recorded — so a notebook that stops learning fails
 the suite, not only the benchmark. Wall time is reported by ``seqcourse run``, not asserted
 here. For a notebook with a failing cell, its executed copy (outputs so far) and its kernel's
-log go to ``runs/tests/<folder>/``. nbval's kernels are forked from a process that imported
-TensorFlow once (``tests/forked_kernels.py``; ``SEQCOURSE_FRESH_KERNELS=1``: fresh processes).
+log go to ``runs/tests/<folder>/``. nbval's kernels, and those of ``seqcourse run`` called in
+this process, are forked from a process that imported TensorFlow once
+(``tests/forked_kernels.py``; ``SEQCOURSE_FRESH_KERNELS=1``: fresh processes).
 """
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,12 +115,16 @@ def pytest_configure(config):
 
         import nbval.kernel
 
+        from seqcourse.execution import CappedClient
+
         nbval.kernel.start_new_kernel = _logging_kernel_start(nbval.kernel.start_new_kernel)
         where = Path(__file__).parent / "tests" / "forked_kernels.py"
         spec = importlib.util.spec_from_file_location("forked_kernels", where)
         forked_kernels = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(forked_kernels)
+        sys.modules["forked_kernels"] = forked_kernels  # the tests' import: the same server
         nbval.kernel.KernelManager = forked_kernels.ForkedKernelManager
+        CappedClient.default_kernel_manager = forked_kernels.ForkedRunnerKernelManager
 
 
 @pytest.hookimpl(hookwrapper=True)

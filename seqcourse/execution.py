@@ -201,11 +201,15 @@ class CappedClient(NotebookClient):
     ``TOTAL_OUTPUT_CAP`` characters, every further output is dropped (one note), so many cells
     of just-under-the-cap output cannot add up to an executed copy of hundreds of megabytes.
     ``on_progress(done, total)``, if given, is called after every executed code cell.
+    Kernels start with ``kernel_manager_class`` (a keyword argument) or else with the class's
+    ``default_kernel_manager`` (the test suite forks them: ``tests/forked_kernels.py``).
     """
+
+    default_kernel_manager: type = CurrentEnvKernelManager
 
     def __init__(self, nb, output_cap: int = DEFAULT_OUTPUT_CAP, on_progress=None, **kwargs):
         kwargs.setdefault("kernel_name", CURRENT_ENV_KERNEL)
-        kwargs.setdefault("kernel_manager_class", CurrentEnvKernelManager)
+        kwargs.setdefault("kernel_manager_class", self.default_kernel_manager)
         super().__init__(nb, **kwargs)
         self.output_cap = output_cap
         self.rich_output_cap = RICH_OUTPUT_CAP

@@ -18,12 +18,13 @@ import importlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 
 from jupyter_client.manager import KernelManager
+
+from seqcourse.execution import CurrentEnvKernelManager
 
 PRELOAD = ("tensorflow", "keras", "ipykernel.kernelapp")
 FRESH_ENV = "SEQCOURSE_FRESH_KERNELS"
@@ -34,51 +35,64 @@ _LOCK = threading.Lock()
 def _control() -> socket.socket | None:
     """This process's socket to its fork server, started on first use; None where it cannot
     run (no ``socket.send_fds``) or ``SEQCOURSE_FRESH_KERNELS`` is set."""
-    from seqcourse.grading.sandbox import die_with_parent
+    from seqcourse.grading.worker_server import start_fork_server
 
     if os.environ.get(FRESH_ENV) or not hasattr(socket, "send_fds"):
         return None
     with _LOCK:
         server = _SERVER.get("process")
         if server is None or server.poll() is not None:
-            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            _SERVER["process"] = subprocess.Popen(
-                [sys.executable, __file__, str(theirs.fileno())],
-                stdin=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-            theirs.close()
-            _SERVER["control"] = mine
+            _SERVER["control"], _SERVER["process"] = start_fork_server([__file__, "{fd}"])
         return _SERVER["control"]
 
 
+def _forked_launch(manager, kernel_cmd: list[str], kw: dict) -> bool:
+    """Have the fork server start ``kernel_cmd`` (``python -m ipykernel_launcher -f FILE``) for
+    jupyter_client's ``manager`` with the ``Popen`` arguments ``kw`` (environment, working
+    folder, log); False where it cannot (another command, no server, the server gone)."""
+    from seqcourse.grading.kernel_server import adopt
+    from seqcourse.grading.worker_server import ServerGone, request_child
+
+    control = _control() if list(kernel_cmd[1:3]) == ["-m", "ipykernel_launcher"] else None
+    if control is None:
+        return False
+    cwd = str(kw.get("cwd") or os.getcwd())
+    log = kw.get("stderr")
+    fd = log.fileno() if hasattr(log, "fileno") else os.open(os.devnull, os.O_WRONLY)
+    request = {"env": dict(kw.get("env") or os.environ), "cwd": cwd, "argv": kernel_cmd[3:]}
+    try:
+        handle = request_child(control, request, [fd])
+    except ServerGone:
+        return False
+    finally:
+        if not hasattr(log, "fileno"):
+            os.close(fd)
+    adopt(manager, handle, cwd)
+    return True
+
+
 class ForkedKernelManager(KernelManager):
-    """jupyter_client's kernel manager, with ipykernel forked by the fork server (see the
-    module's docstring) where it runs; other kernels start as usual."""
+    """jupyter_client's kernel manager (nbval's), with ipykernel forked by the fork server (see
+    the module's docstring) where it runs; other kernels start as usual."""
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        from seqcourse.grading.kernel_server import adopt
-        from seqcourse.grading.worker_server import ServerGone, request_child
+        if not _forked_launch(self, kernel_cmd, kw):
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
-        control = _control() if list(kernel_cmd[1:3]) == ["-m", "ipykernel_launcher"] else None
-        if control is not None:
-            cwd = str(kw.get("cwd") or os.getcwd())
-            log = kw.get("stderr")
-            fd = log.fileno() if hasattr(log, "fileno") else os.open(os.devnull, os.O_WRONLY)
-            request = {"env": dict(kw.get("env") or os.environ), "cwd": cwd, "argv": kernel_cmd[3:]}
-            try:
-                handle = request_child(control, request, [fd])
-            except ServerGone:
-                handle = None
-            finally:
-                if not hasattr(log, "fileno"):
-                    os.close(fd)
-            if handle is not None:
-                adopt(self, handle, cwd)
-                return
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+class ForkedRunnerKernelManager(CurrentEnvKernelManager):
+    """``seqcourse run``'s kernel manager (run tag, process-tree kill, IPC sockets), with
+    ipykernel forked by the fork server where it runs. ``conftest.py`` makes it the runner's
+    default in this suite."""
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = self.tagged_env(kw.get("env"))
+        if _forked_launch(self, kernel_cmd, kw):
+            self._kernel_pid = self.provisioner.pid
+        else:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    _launch_kernel = _async_launch_kernel
 
 
 def _run_kernel(request: dict, fds: list[int], inherited: list, ready: int, server: int) -> None:

@@ -49,3 +49,28 @@ def test_a_kernel_is_forked_from_the_preloaded_process_unless_told(tmp_path, mon
     assert forked["cwd"] == fresh["cwd"] == str(tmp_path)
     assert forked["path"] == fresh["path"]  # imports resolve as in a fresh kernel
     assert forked["marker"] == fresh["marker"] == "here"  # the kernel's environment
+
+
+def test_seqcourse_runs_kernels_are_forked_with_their_run_tag_and_killed_with_it(tmp_path):
+    """``seqcourse run`` in this process (CappedClient's default manager, set by conftest.py)
+    forks its kernel too, with the run tag in the kernel's environment; the kernel is gone once
+    the run ends."""
+    import os
+    import time
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from seqcourse.execution import RUN_TAG, CappedClient
+
+    nb = new_notebook(cells=[new_code_cell(LOOK.replace('"cwd"', '"pid": os.getpid(), "cwd"'))])
+    nb.cells[0].source = nb.cells[0].source.replace(
+        '"marker": os.environ.get("SEQCOURSE_MARKER")', f'"marker": os.environ.get("{RUN_TAG}")'
+    )
+    client = CappedClient(nb, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    seen = json.loads(client.nb.cells[0].outputs[0]["text"])
+    assert seen["preloaded"] and seen["cwd"] == str(tmp_path)
+    assert client.kernel_manager_class.__name__ == "ForkedRunnerKernelManager"
+    assert len(seen["marker"] or "") == 32  # a run tag: uuid4().hex
+    time.sleep(1)  # the fork server reaps its child
+    assert not os.path.exists(f"/proc/{seen['pid']}")

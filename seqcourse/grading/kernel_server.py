@@ -36,7 +36,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import traceback
@@ -59,29 +58,11 @@ class KernelServer:
     """The worker server's handle on the kernel server it started (see the module's docstring)."""
 
     def __init__(self, env: dict[str, str], home: str):
-        from seqcourse.grading.sandbox import die_with_parent
+        from seqcourse.grading.worker_server import start_fork_server
 
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "seqcourse.grading.kernel_server",
-                    str(theirs.fileno()),
-                    home,
-                ],
-                env=env,
-                cwd=home,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        finally:
-            theirs.close()
+        self.control, self.process = start_fork_server(
+            ["-m", "seqcourse.grading.kernel_server", "{fd}", home], env, cwd=home, quiet=True
+        )
 
 
 def start() -> KernelServer | None:

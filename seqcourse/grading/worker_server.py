@@ -117,26 +117,47 @@ def request_child(
     return ForkedWorker(reply)
 
 
+def start_fork_server(
+    args: list[str], env: dict[str, str] | None = None, cwd: str | None = None, quiet=False
+) -> tuple[socket.socket, subprocess.Popen]:
+    """Start ``python ARGS`` as a fork server: ``"{fd}"`` in ``args`` becomes the number of its
+    end of a new SEQPACKET socket pair; it runs with ``env`` (default: this process's) in
+    ``cwd``, reads nothing, writes to this process's output (nowhere when ``quiet``), leads a
+    session of its own and dies when the thread that started it ends. Returns this end of the
+    socket (requests go through :func:`request_child`) and the server's process."""
+    from seqcourse.grading.sandbox import die_with_parent
+
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    quiet_out = subprocess.DEVNULL if quiet else None
+    try:
+        process = subprocess.Popen(
+            [sys.executable] + [a.replace("{fd}", str(theirs.fileno())) for a in args],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=quiet_out,
+            stderr=quiet_out,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # the thread that started it ends: the server too
+        )
+    except BaseException:
+        mine.close()
+        raise
+    finally:
+        theirs.close()
+    return mine, process
+
+
 class WorkerServer:
     """The grader's end of a running fork server (see the module's docstring)."""
 
     def __init__(self, env: dict[str, str]):
-        from seqcourse.grading.sandbox import die_with_parent
-
         self.env = env
-        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "seqcourse.grading.worker_server", str(theirs.fileno())],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-                preexec_fn=die_with_parent,  # the thread that started it ends: the server too
-            )
-        finally:
-            theirs.close()
+        self._control, self.process = start_fork_server(
+            ["-m", "seqcourse.grading.worker_server", "{fd}"], env
+        )
 
     def alive(self) -> bool:
         return self.process.poll() is None
