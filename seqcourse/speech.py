@@ -319,6 +319,8 @@ def fit(model, train_ds, val_ds, epochs: int, learning_rate: float, verbose=2):
     )
     optimizer = keras.optimizers.Adam(schedule, clipnorm=5.0, use_ema=True, ema_momentum=0.98)
     model.compile(optimizer, loss=ctc_loss)
+    # the optimizer's variables now: fit then traces its training step once, not twice
+    model.optimizer.build(model.trainable_variables)
     loss_before = model.evaluate(val_ds, verbose=0)
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose)
