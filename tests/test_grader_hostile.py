@@ -27,7 +27,7 @@ import seqcourse.grading.grade as grade_module
 from seqcourse.grading.grade import grade
 from seqcourse.grading.notebook_format import solution_cells
 
-CELL_TIMEOUT, TOTAL_TIMEOUT, JOBS = 30, 240, 2
+CELL_TIMEOUT, TOTAL_TIMEOUT, JOBS = 20, 240, 2  # a hang spins for CELL_TIMEOUT
 MARK = "seqcourse-hostile-7b1e"  # in the command line of every process a submission spawns
 TAG = "hostile-run-"  # start of this run's tags, in every worker's and kernel's environment
 
