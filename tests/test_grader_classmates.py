@@ -44,15 +44,18 @@ subprocess.Popen(["setsid", "sh", "-c",  # a daemon that keeps trying while the 
     "echo \"raise SystemExit('spoiled')\" > $d.ipython/profile_default/startup/00-d.py; "
     "done; sleep 0.5; done"])
 print("ATTACK " + json.dumps({"found": len(found), "wrote": wrote}))
-time.sleep(20)  # stay alive while classmates start
+time.sleep(STAY)  # alive while classmates start (graded side by side)
 """
 
 
-def _write(folder: Path, name: str, attack: bool) -> Path:
+def _write(folder: Path, name: str, attack: bool, stay: int = 0) -> Path:
+    """``name``'s solved copy; with ``attack``, the attack in front of 1.1, its kernel staying
+    alive ``stay`` seconds after it (classmates graded one after the other, or none, start only
+    once it is done: there it need not wait)."""
     nb = solved_copy()
     if attack:
         i = solution_cells(nb)["1.1"]
-        nb.cells[i].source = ATTACK + "\n" + nb.cells[i].source
+        nb.cells[i].source = ATTACK.replace("STAY", str(stay)) + "\n" + nb.cells[i].source
     path = folder / name / NAME
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
@@ -61,7 +64,9 @@ def _write(folder: Path, name: str, attack: bool) -> Path:
 
 @pytest.mark.parametrize("jobs, order", [(2, ["eve", "ann", "bob"]), (1, ["ann", "eve", "bob"])])
 def test_an_attacker_changes_nothing_for_classmates(tmp_path, jobs, order):
-    paths = [_write(tmp_path / "subs", name, name == "eve") for name in order]
+    paths = [
+        _write(tmp_path / "subs", name, name == "eve", 20 if jobs == 2 else 0) for name in order
+    ]
     out = tmp_path / "grades"
     grade(paths, out, assignment=NAME[:-6], masters=MASTER.parent, jobs=jobs,
           cell_timeout=60, total_timeout=300, progress=lambda *_: None)  # fmt: skip
