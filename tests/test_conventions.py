@@ -125,3 +125,18 @@ def test_one_parameters_cell_of_plain_assignments(path):
         assert _is_plain_value(node.value), (
             f"{ast.unparse(node)}: a parameter is a literal or scale(literal, fast=literal)"
         )
+
+
+COMPILE = re.compile(r"^\s*(\w+)\.compile\(", re.M)
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=_id)
+def test_optimizers_are_built_before_fit(path):
+    """Each compiled model builds its optimizer's variables in the same cell: Keras on
+    TensorFlow (no distribution strategy) otherwise creates them while tracing the first
+    training step, and tf.function traces that step twice (a few seconds per model)."""
+    for cell in _code(nbformat.read(path, as_version=4)):
+        for name in COMPILE.findall(cell.source):
+            assert f"{name}.optimizer.build({name}.trainable_variables)" in cell.source, (
+                f"{path.name}: build {name}'s optimizer after {name}.compile(...)"
+            )
