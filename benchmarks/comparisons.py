@@ -16,6 +16,10 @@ learning-rate parameters are then set to each model's best rate.
 ``docs/results.md`` in place of their earlier rows and sections, as ``seqcourse run`` would have
 written them, and says so under the table.
 
+``rows-from-docs`` writes the per-seed values behind the committed ``docs/comparisons.json`` (and
+its learning-rate search) back out as rows, leaving out ``--except`` notebooks: the runs file is
+not committed, so a sweep that reruns some notebooks starts from these and reports all of them.
+
 ``report`` writes ``docs/comparisons.md`` (mean and min–max over seeds of every metric
 compared, and whether the ranges overlap) and ``docs/comparisons.json`` (the same numbers, for
 the README's generator and the text checks).
@@ -26,6 +30,7 @@ Usage::
     python benchmarks/comparisons.py run --notebooks 05 12 --seeds 0 1 2 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py lr-search --rates 1e-3 2e-3 4e-3 8e-3 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py results --notebooks 05 06 runs/comparisons.jsonl
+    python benchmarks/comparisons.py rows-from-docs --except 06 07 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py report runs/comparisons.jsonl
 """
 
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import statistics
 import sys
 from dataclasses import dataclass
@@ -477,6 +483,44 @@ def report(rows_path: Path) -> None:
     print(render(data))
 
 
+def rows_from_docs(summary_: dict, leave_out: list[str]) -> list[dict]:
+    """The rows behind a :func:`summarise` output (docs/comparisons.json), but for the notebooks
+    of ``leave_out``: one seed row per (notebook, seed) with the compared metrics, one row per
+    searched learning rate, and one ``docs-span`` row so that the dates and machines carry over."""
+    skip = {notebook_path(key).stem for key in leave_out}
+    seeds: dict[tuple[str, int], dict] = {}
+    for c in summary_["comparisons"]:
+        if c["notebook"] in skip:
+            continue
+        for i, seed in enumerate(c["seeds"]):
+            metrics = seeds.setdefault((c["notebook"], seed), {})
+            metrics[c["metric_a"]] = c["a_summary"]["values"][i]
+            if c["metric_b"]:
+                metrics[c["metric_b"]] = c["b_summary"]["values"][i]
+    machine = "; ".join(summary_["machines"])
+    common = {"error": None, "machine": machine, "finished": summary_["from"], "from_docs": True}
+    rows = [
+        {"kind": "seed", "notebook": notebook, "seed": seed, "metrics": metrics, **common}
+        for (notebook, seed), metrics in seeds.items()
+    ]
+    if "11_transformer" not in skip:
+        rates: dict[float, dict] = {}
+        for model, per in summary_["lr_search"]["validation_per"].items():
+            for rate, value in per.items():
+                rates.setdefault(float(rate), {})[LR_SEARCH_METRICS[model]] = value
+        rows += [
+            {
+                "kind": "lr-search",
+                "notebook": "11_transformer",
+                "rate": rate,
+                "metrics": m,
+                **common,
+            }
+            for rate, m in sorted(rates.items())
+        ]
+    return [*rows, {"kind": "docs-span", **common, "finished": summary_["to"]}]
+
+
 def merge_results(rows: list[dict], notebooks: list[str], results_md: Path) -> None:
     """Replace the rows and sections of ``notebooks`` in ``results_md`` by their latest seed-0
     runs (run with the notebooks' default parameters), rendered by ``seqcourse run``'s report."""
@@ -507,11 +551,26 @@ def merge_results(rows: list[dict], notebooks: list[str], results_md: Path) -> N
         table.get(line.split(" | ")[0].lstrip("| ").strip(), line) for line in head.split("\n")
     ]
     marker = " come from the seed-0 runs of `benchmarks/comparisons.py run`"
-    head = "\n\n".join(p for p in "\n".join(lines).split("\n\n") if marker not in p)
-    machines = "; ".join(sorted({r["machine"] for r in rows if r.get("kind") == "seed"}))
+    paragraphs = "\n".join(lines).split("\n\n")
+    finished, machines = dict(note.split(" ", 1) for note in notes), set()
+    for old in (p for p in paragraphs if marker in p):  # notebooks merged earlier stay named
+        earlier = re.search(r"; finished (.*) UTC\) on: (.*)\.$", old.strip())
+        if earlier:
+            for note in earlier.group(1).split("; "):
+                stem, when = note.split(" ", 1)
+                finished.setdefault(stem, when)
+            machines.update(earlier.group(2).split("; "))
+    machines.update(
+        r["machine"] for r in rows if r.get("kind") == "seed" and r["notebook"] in table
+    )
+    head = "\n\n".join(p for p in paragraphs if marker not in p)
     head = head.rstrip("\n") + (
-        "\n\nRows and sections of " + ", ".join(sorted(table)) + marker + " (the notebooks' "
-        "default parameters; finished " + "; ".join(notes) + " UTC) on: " + machines + ".\n"
+        "\n\nRows and sections of " + ", ".join(sorted(finished)) + marker + " (the notebooks' "
+        "default parameters; finished "
+        + "; ".join(f"{stem} {finished[stem]}" for stem in sorted(finished))
+        + " UTC) on: "
+        + "; ".join(sorted(machines))
+        + ".\n"
     )
     kept = ["## " + part.rstrip("\n") + "\n" for part in parts if part.split("\n")[0] not in table]
     by_name = {part.split("\n")[0][3:]: part for part in kept}
@@ -536,6 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     res_p = sub.add_parser("results", help="put seed-0 runs into docs/results.md")
     res_p.add_argument("--notebooks", nargs="+", required=True)
     res_p.add_argument("rows", type=Path, nargs="?", default=ROOT / "runs" / "comparisons.jsonl")
+    docs_p = sub.add_parser("rows-from-docs", help="docs/comparisons.json back out as rows")
+    docs_p.add_argument("--except", dest="leave_out", nargs="*", default=[])
+    docs_p.add_argument("--out", type=Path, default=ROOT / "runs" / "comparisons.jsonl")
     rep_p = sub.add_parser("report", help="write docs/comparisons.md and .json")
     rep_p.add_argument("rows", type=Path, nargs="?", default=ROOT / "runs" / "comparisons.jsonl")
     args = parser.parse_args(argv)
@@ -543,6 +605,13 @@ def main(argv: list[str] | None = None) -> int:
         run_seeds(args.notebooks, args.seeds, args.out)
     elif args.command == "lr-search":
         lr_search(args.rates, args.out)
+    elif args.command == "rows-from-docs":
+        if args.out.exists():
+            raise SystemExit(f"{args.out} exists: these rows start a runs file, move it first")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        summary_ = json.loads((DOCS / "comparisons.json").read_text(encoding="utf-8"))
+        rows = rows_from_docs(summary_, args.leave_out)
+        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     elif args.command == "results":
         merge_results(read_rows(args.rows), args.notebooks, DOCS / "results.md")
     else:
