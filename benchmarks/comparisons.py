@@ -29,7 +29,7 @@ Usage::
     python benchmarks/comparisons.py run --seeds 0 1 2 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py run --notebooks 05 12 --seeds 0 1 2 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py lr-search --rates 1e-3 2e-3 4e-3 8e-3 --out runs/comparisons.jsonl
-    python benchmarks/comparisons.py results --notebooks 05 06 runs/comparisons.jsonl
+    python benchmarks/comparisons.py results runs/comparisons.jsonl --notebooks 05 06
     python benchmarks/comparisons.py rows-from-docs --except 06 07 --out runs/comparisons.jsonl
     python benchmarks/comparisons.py report runs/comparisons.jsonl
 """
