@@ -25,18 +25,25 @@ def later_first(earlier, later):
     return a1 * a2, a1 * b2 + b1
 
 
-def odd_even_scan(operator, elems):
-    """A correct answer written as a student would (the package's prefix_scan is banned)."""
+def odd_even_scan(operator, elems, skip_empty=True):
+    """A correct answer written as a student would (the package's prefix_scan is banned).
+    ``skip_empty=False``: the step for positions 2, 4, ... also runs when T == 2, on empty
+    slices — right values, but XLA cannot differentiate it."""
     length = elems[0].shape[1]
     if length < 2:
         return tuple(elems)
     pairs = operator(tuple(e[:, 0:-1:2] for e in elems), tuple(e[:, 1::2] for e in elems))
-    odd = odd_even_scan(operator, pairs)
-    even = operator(tuple(o[:, : (length - 1) // 2] for o in odd), tuple(e[:, 2::2] for e in elems))
-    return tuple(
-        interleave(ops.concatenate([e[:, :1], v], axis=1), o, length)
-        for e, v, o in zip(elems, even, odd, strict=True)
-    )
+    odd = odd_even_scan(operator, pairs, skip_empty)
+    even = tuple(e[:, :1] for e in elems)
+    if length > 2 or not skip_empty:
+        before = tuple(o[:, : (length - 1) // 2] for o in odd)
+        rest = operator(before, tuple(e[:, 2::2] for e in elems))
+        even = tuple(ops.concatenate([e, v], axis=1) for e, v in zip(even, rest, strict=True))
+    return tuple(interleave(v, o, length) for v, o in zip(even, odd, strict=True))
+
+
+def empty_slice_scan(operator, elems):
+    return odd_even_scan(operator, elems, skip_empty=False)
 
 
 def flipped(elems, axis):
@@ -114,6 +121,7 @@ def test_applying_the_later_update_first_is_named():
         (exclusive_scan, "one step late"),
         (loop_scan, "a loop over time"),
         (numpy_only_scan, "inside tf.function"),
+        (empty_slice_scan, "no empty slice"),
     ],
 )
 def test_scan_mistakes_are_named(answer, named):

@@ -21,9 +21,9 @@ import nbformat
 import pytest
 
 from seqcourse.execution import CappedClient
+from seqcourse.grading.kernel_manager import SandboxKernelManager
 from seqcourse.grading.sandbox import (
     KERNEL_IDS,
-    SandboxKernelManager,
     kernel_ids,
     unshare_flags,
     view_paths,
@@ -68,6 +68,9 @@ except OSError:
     seen["network"] = False
 import sys
 seen["grading_modules"] = sorted(m for m in sys.modules if m.startswith("seqcourse.grading"))
+seen["runner_modules"] = sorted(
+    m for m in sys.modules if m == "seqcourse.execution" or m.split(".")[0] == "nbclient"
+)
 seen["environ"] = open("/proc/self/environ", "rb").read().decode("latin-1") + str(os.environ)
 seen["seqpacket"] = []  # a socket to the kernel server: a kernel could ask it for any view
 for fd in map(int, os.listdir("/proc/self/fd")):
@@ -185,6 +188,7 @@ def test_kernel_sees_no_masters_no_out_no_processes_no_network(tmp_path, world_r
     assert seen["network"] is False
     assert seen["pids"] <= 3  # itself (and its threads' helpers): not the grader's processes
     assert seen["grading_modules"] == [], seen["grading_modules"]  # none left in memory
+    assert seen["runner_modules"] == [], seen["runner_modules"]  # a fresh kernel's modules
     assert SECRET not in seen["environ"] and "hunter2" not in seen["environ"]
     assert seen["seqpacket"] == [], seen["seqpacket"]
     if os.geteuid() == 0:

@@ -190,3 +190,26 @@ def test_selective_decay_remembers_with_its_time_constants():
     t = np.arange(200)[:, None]
     np.testing.assert_allclose(response, np.log(2) * np.exp(-rates * np.log(2) * t), rtol=1e-4)
     np.testing.assert_allclose(rates, [1e-3, 1e-2, 1e-1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("time", [2, 4, 5, 20, 64])
+def test_the_scan_differentiates_under_xla(time):
+    """Lengths whose recursion reaches T == 2: an empty slice there breaks XLA's gradient
+    (seen with TensorFlow 2.21.0), which Keras compiles model.fit with on a GPU."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(time)
+    a, b = (tf.constant(rng.uniform(0.5, 1, size=(2, time, 3)), "float32") for _ in "ab")
+
+    @tf.function(jit_compile=True)
+    def gradients(a, b):
+        with tf.GradientTape() as tape:
+            tape.watch([a, b])
+            total = tf.reduce_sum(linear_recurrence(a, b) ** 2)
+        return tape.gradient(total, [a, b])
+
+    with tf.GradientTape() as tape:
+        tape.watch([a, b])
+        total = tf.reduce_sum(linear_recurrence(a, b) ** 2)
+    for got, want in zip(gradients(a, b), tape.gradient(total, [a, b]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -23,7 +23,7 @@ one (see :mod:`seqcourse.grading.sandbox`):
    import fails as it does in a fresh kernel) and runs ipykernel on the job's connection file.
 
 A kernel's memory is the server's: libraries only. The grader's side
-(:class:`seqcourse.grading.sandbox.SandboxKernelManager`, in a grading worker) sends one
+(:class:`seqcourse.grading.kernel_manager.SandboxKernelManager`, in a grading worker) sends one
 request per kernel and gets a :class:`~seqcourse.grading.worker_server.ForkedWorker` handle.
 Where the server cannot run, kernels start as fresh processes, as before.
 """

@@ -464,11 +464,23 @@ def _sum(earlier, later):
 _OPERATORS = {"affine": _affine, "sum": _sum}
 
 
+def _scan_and_gradients(scan, operator, *elems):
+    """``scan(operator, elems)`` and the gradients of its prefixes' sum with respect to
+    ``elems``: what one training step of ``model.fit`` computes through the scan."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(elems)
+        prefixes = tuple(scan(operator, tuple(elems)))
+        total = sum(tf.reduce_sum(p) for p in prefixes)
+    return prefixes, tape.gradient(total, elems)
+
+
 def scan_probe(scan, cases):
     """Kernel side of 12.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for
     each ``(operator name, elems, traced)`` of ``cases``, ``scan(operator, elems)`` with the
-    operator counting its calls — inside a ``tf.function`` (as ``model.fit`` runs it) when
-    ``traced``. Returns per case ``{"prefixes": [arrays], "calls": int}``, or for a traced
+    operator counting its calls — when ``traced``, inside a ``tf.function`` compiled by XLA,
+    with its gradients, as ``model.fit`` runs it on a GPU. Returns per case ``{"prefixes": [arrays], "calls": int}``, or for a traced
     case that raised, ``{"prefixes": [], "calls": 0, "traced_error": str}``."""
     replies = []
     for name, elems, traced in cases:
@@ -483,9 +495,13 @@ def scan_probe(scan, cases):
             import tensorflow as tf
 
             specs = [tf.TensorSpec(e.shape, tf.float32) for e in elems]
-            run = tf.function(lambda *e: tuple(scan(operator, tuple(e))), input_signature=specs)
+            run = tf.function(
+                lambda *e: _scan_and_gradients(scan, operator, *e),
+                input_signature=specs,
+                jit_compile=True,
+            )
             try:
-                prefixes = run(*elems)
+                prefixes, _ = run(*elems)
             except Exception as err:  # the student's code may raise anything when traced
                 _reraise_stub(err)
                 first_line = (str(err).strip().splitlines() or [""])[-1]

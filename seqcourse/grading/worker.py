@@ -10,7 +10,7 @@ processes can read). The worker:
    name, ``vars``, ``importlib``…) that would reach them without their names (``ast`` on the
    code IPython runs, in this process; see :func:`banned_exercises`);
 3. executes the submission's code cells, up to its last exercise cell, in a kernel started by
-   :class:`~seqcourse.grading.sandbox.SandboxKernelManager`, with per-cell and total limits;
+   :class:`~seqcourse.grading.kernel_manager.SandboxKernelManager`, with per-cell and total limits;
 4. right after each exercise cell, *judges* the exercise here: the master's public checks and
    hidden tests run in this process, with the student's functions replaced by
    :class:`RemoteFunction` proxies. A proxy call sends plain-data arguments (drawn from a seed
@@ -49,6 +49,7 @@ from nbclient.exceptions import DeadKernelError
 
 from seqcourse.execution import CappedClient, KernelUnresponsive, tree_memory
 from seqcourse.grading import plain, probes, public_checks
+from seqcourse.grading.kernel_manager import SandboxKernelManager
 from seqcourse.grading.notebook_format import (
     BEGIN_HIDDEN,
     METADATA_KEY,
@@ -71,7 +72,7 @@ from seqcourse.grading.public_checks import (
     run_public_checks,
 )
 from seqcourse.grading.results import MISSING, NOT_ATTEMPTED, ExerciseScore, SubmissionResult
-from seqcourse.grading.sandbox import SandboxKernelManager, not_dumpable
+from seqcourse.grading.sandbox import not_dumpable
 from seqcourse.grading.submission_files import NotARegularFile, read_regular
 from seqcourse.runtime import FAST_ENV, GRADING_ENV
 

@@ -93,12 +93,11 @@ def prefix_scan(operator, elems):
         return elems
     pairs = operator(tuple(e[:, 0:-1:2] for e in elems), tuple(e[:, 1::2] for e in elems))
     odd = prefix_scan(operator, pairs)  # the prefixes ending at positions 1, 3, 5, ...
-    if length % 2 == 0:
-        odd_before = tuple(o[:, :-1] for o in odd)
-    else:
-        odd_before = odd
-    even = operator(odd_before, tuple(e[:, 2::2] for e in elems))  # positions 2, 4, ...
-    even = tuple(ops.concatenate([e[:, :1], v], axis=1) for e, v in zip(elems, even, strict=True))
+    even = tuple(e[:, :1] for e in elems)  # position 0: the element itself
+    if length > 2:  # positions 2, 4, ...; never an empty slice (XLA cannot differentiate one)
+        before = tuple(o[:, : (length - 1) // 2] for o in odd)
+        rest = operator(before, tuple(e[:, 2::2] for e in elems))
+        even = tuple(ops.concatenate([e, v], axis=1) for e, v in zip(even, rest, strict=True))
     return tuple(interleave(v, o, length) for v, o in zip(even, odd, strict=True))
 
 

@@ -162,11 +162,15 @@ def _scan_replies(scan, cases) -> list:
 def _judge_affine(reply, a, b, traced: bool, atol: float | None) -> None:
     """The prefixes of the affine updates (a, b) against the loop, in the judge's float64, and
     the number of operator calls (``atol`` None: the form only)."""
-    where = f"for time length {a.shape[1]}" + (" inside tf.function" if traced else "")
+    where = f"for time length {a.shape[1]}" + (
+        " inside tf.function, compiled by XLA with its gradient" if traced else ""
+    )
     if traced and type(reply.get("traced_error")) is str:
         raise CheckFailed(
-            f"{where} (as model.fit calls it) your scan raised: {reply['traced_error']} — use "
-            "slices, keras.ops and the operator only (no NumPy conversion such as np.asarray)"
+            f"{where} (as model.fit runs it on a GPU) your scan raised: "
+            f"{reply['traced_error']} — use slices, keras.ops and the operator only (no NumPy "
+            "conversion such as np.asarray), and no empty slice: XLA cannot differentiate one, "
+            "so when T == 2 skip the step for positions 2, 4, ... (there are none)"
         )
     prefixes = reply["prefixes"]
     if len(prefixes) != 2:
@@ -239,7 +243,7 @@ def _scan_long(scan):
     _judge_affine(_scan_replies(scan, [("affine", (a, b), False)])[0], a, b, False, 1e-4)
 
 
-@public_check("12.2", "traces inside tf.function (as in model.fit), T = 33")
+@public_check("12.2", "traces and differentiates under XLA (as model.fit on a GPU), T = 33")
 def _scan_traced(scan):
     _judge_cases(scan, fresh_rng(5), (), (33,), atol=1e-5)
 
