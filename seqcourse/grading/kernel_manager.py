@@ -29,7 +29,8 @@ from seqcourse.grading.sandbox import (
 
 
 class SandboxKernelManager(CurrentEnvKernelManager):
-    """A kernel manager that starts the kernel in the sandbox described in this module.
+    """A kernel manager that starts the kernel in the sandbox :mod:`seqcourse.grading.sandbox`
+    describes.
 
     Set :attr:`workdir` (the kernel's working folder, the same path in its view) before
     starting.
