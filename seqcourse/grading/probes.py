@@ -480,8 +480,9 @@ def scan_probe(scan, cases):
     """Kernel side of 12.2 (see :func:`~seqcourse.grading.public_checks.probe_with`): for
     each ``(operator name, elems, traced)`` of ``cases``, ``scan(operator, elems)`` with the
     operator counting its calls — when ``traced``, inside a ``tf.function`` compiled by XLA,
-    with its gradients, as ``model.fit`` runs it on a GPU. Returns per case ``{"prefixes": [arrays], "calls": int}``, or for a traced
-    case that raised, ``{"prefixes": [], "calls": 0, "traced_error": str}``."""
+    with its gradients, as ``model.fit`` runs it on a GPU. Returns per case
+    ``{"prefixes": [arrays], "calls": int}``, or for a traced case that raised,
+    ``{"prefixes": [], "calls": 0, "traced_error": str}``."""
     replies = []
     for name, elems, traced in cases:
         calls = []
